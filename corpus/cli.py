@@ -1,0 +1,123 @@
+"""`corpus`: the command line. Exit codes: 0 ok, 1 run failed, 2 bad spec or arguments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+RUN_HELP = """\
+Run a pipeline spec over its inputs and write:
+  DIR/shards/shard-*.parquet   kept documents (doc_id, text, n_tokens, source, license, url, locator, scores)
+  DIR/rejected/*.parquet       every dropped record with stage, reason and duplicate_of
+  DIR/manifest.json            spec + sha256, code and library versions, inputs, per-stage counts, shards
+  DIR/_work/                   per-partition checkpoints (re-running the same command resumes from them)
+
+By default an embedded local Ray is started; --address (or RAY_ADDRESS) uses an existing cluster.
+The spec is validated before any work starts: a bad spec exits with code 2 and writes nothing."""
+
+
+def _console() -> Console:
+    return Console(stderr=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from corpus.pipeline.spec import SpecError, load_spec
+    from corpus.sources.inputs import InputError
+
+    console = _console()
+    try:
+        loaded = load_spec(args.spec, args.input or None)
+    except SpecError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_USAGE
+    from corpus.pipeline.runner import run_pipeline
+
+    last: dict[str, tuple[int, int]] = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        last[step] = (done, total)
+        console.print(f"  {step}: {done}/{total}", highlight=False)
+
+    console.print(f"running [bold]{loaded.spec.pipeline.name}[/bold] -> {args.output}")
+    try:
+        result = run_pipeline(loaded, Path(args.output), address=args.address, progress=progress, keep_work=not args.clean_work)
+    except InputError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return EXIT_USAGE
+    t = result.manifest["totals"]
+    console.print(
+        f"documents in {t['documents_in']}, kept {t['kept']}, rejected {t['rejected']} "
+        f"{t['rejected_by_stage']}, tokens {t['tokens']}; "
+        f"{len(result.manifest['shards'])} shard(s); resumed {result.resumed_partitions} partition(s)",
+        highlight=False,
+    )
+    console.print(f"manifest: {Path(args.output) / 'manifest.json'}")
+    return EXIT_OK if t["accounting_ok"] else EXIT_FAILED
+
+
+def cmd_tokenizer_train(args: argparse.Namespace) -> int:
+    from corpus.tokens.train import train_tokenizer
+
+    console = _console()
+    missing = [p for p in args.inputs if not Path(p).exists()]
+    if missing:
+        console.print(f"[red]error:[/red] input not found: {missing}")
+        return EXIT_USAGE
+    try:
+        model = train_tokenizer(
+            [Path(p) for p in args.inputs], Path(args.output), args.vocab_size, args.model_type,
+            args.character_coverage, not args.no_byte_fallback,
+        )
+    except (ValueError, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return EXIT_FAILED
+    console.print(f"wrote {model}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="corpus",
+        description="Build token-counted Japanese pretraining shards with verifiable provenance.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a pipeline spec", description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("spec", help="pipeline spec (TOML), e.g. pipelines/sample.toml")
+    run.add_argument("--output", "-o", required=True, help="output directory (created if missing)")
+    run.add_argument("--input", "-i", action="append", metavar="PATH",
+                     help="read these files/directories instead of the spec's inputs (repeatable); "
+                          "they get [input_defaults] source and licence")
+    run.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else an embedded local Ray)")
+    run.add_argument("--clean-work", action="store_true", help="delete DIR/_work checkpoints after a successful run")
+    run.set_defaults(func=cmd_run)
+
+    tok = sub.add_parser("tokenizer", help="sentencepiece tokenizer tools")
+    tok_sub = tok.add_subparsers(dest="tokenizer_command", required=True)
+    train = tok_sub.add_parser(
+        "train", help="train a sentencepiece model from inputs or shards",
+        description="Train a sentencepiece model. INPUTS may be HTML/WARC inputs (extracted and "
+                    "normalised first), .txt files, or Parquet shards with a text column.",
+    )
+    train.add_argument("inputs", nargs="+", help="files or directories")
+    train.add_argument("--output", "-o", required=True, help="model prefix: writes PREFIX.model and PREFIX.vocab")
+    train.add_argument("--vocab-size", type=int, default=8000)
+    train.add_argument("--model-type", choices=["unigram", "bpe", "char", "word"], default="unigram")
+    train.add_argument("--character-coverage", type=float, default=0.9995)
+    train.add_argument("--no-byte-fallback", action="store_true", help="disable byte fallback for unknown characters")
+    train.set_defaults(func=cmd_tokenizer_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Duplicate removal: exact (normalised-text hash) first, near-duplicate (MinHash-LSH) later."""

@@ -1,0 +1,90 @@
+"""The record schema that flows between stages, and the rejected-record schema.
+
+Every stage reads and writes Arrow tables with these columns, so a stage can be tested on a
+hand-built table and the Ray runner can pass blocks around without conversion. The schema is
+versioned: a reader of old checkpoints or shards can tell which layout it is looking at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+#: Columns every document carries from the reader onwards. ``raw`` is dropped after extraction.
+DOC_FIELDS: list[pa.Field] = [
+    pa.field("doc_id", pa.string(), nullable=False),
+    pa.field("source", pa.string()),
+    pa.field("license", pa.string()),
+    pa.field("locator", pa.string(), nullable=False),
+    pa.field("url", pa.string()),
+    pa.field("input_path", pa.string()),
+    pa.field("input_offset", pa.int64()),
+    pa.field("fetch_time", pa.string()),
+    pa.field("content_type", pa.string()),
+    pa.field("http_charset", pa.string()),
+    pa.field("raw_sha256", pa.string()),
+    pa.field("raw", pa.binary()),
+    pa.field("charset", pa.string()),
+    pa.field("charset_evidence", pa.string()),
+    pa.field("title", pa.string()),
+    pa.field("text", pa.string()),
+    pa.field("text_sha256", pa.string()),
+    pa.field("n_chars", pa.int64()),
+    pa.field("n_tokens", pa.int64()),
+]
+
+DOC_SCHEMA = pa.schema(DOC_FIELDS, metadata={"corpus.schema_version": SCHEMA_VERSION})
+
+#: Every dropped record, whatever stage dropped it. ``rule``/``value``/``threshold`` keep the
+#: measured score next to the limit it failed, so a rejection can be re-judged without recomputing.
+REJECT_SCHEMA = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("locator", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("input_path", pa.string()),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("rule", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("threshold", pa.float64()),
+        pa.field("detail", pa.string()),
+        pa.field("duplicate_of", pa.string()),
+    ],
+    metadata={"corpus.schema_version": SCHEMA_VERSION},
+)
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of ``data``; the one content hash used everywhere in manifests."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_doc_id(locator: str, content_sha256: str) -> str:
+    """Stable document id: the same bytes at the same locator always get the same id.
+
+    Both parts matter: the locator tells two captures of a page apart, the content hash tells a
+    changed page at the same URL apart. 128 bits keep collisions out of reach at corpus scale.
+    """
+    return hashlib.sha256(f"{locator}\n{content_sha256}".encode("utf-8")).hexdigest()[:32]
+
+
+def empty_docs(schema: pa.Schema = DOC_SCHEMA) -> pa.Table:
+    """A zero-row table with the document schema (a stage's output when nothing survives)."""
+    return schema.empty_table()
+
+
+def docs_from_rows(rows: list[dict], schema: pa.Schema = DOC_SCHEMA) -> pa.Table:
+    """Build a document table from row dicts, filling missing columns with nulls."""
+    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
+
+
+def rejects_from_rows(rows: list[dict]) -> pa.Table:
+    """Build a rejected-record table from row dicts, filling missing columns with nulls."""
+    return pa.Table.from_pylist(
+        [{f.name: r.get(f.name) for f in REJECT_SCHEMA} for r in rows], schema=REJECT_SCHEMA
+    )

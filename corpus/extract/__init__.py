@@ -1,0 +1,1 @@
+"""Extraction: bytes -> correctly decoded text -> main content (trafilatura)."""

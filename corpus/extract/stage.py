@@ -1,0 +1,57 @@
+"""The extract stage: raw bytes -> decoded, main-content text (raw bytes are dropped here)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from corpus.extract.charset import DecodeError, decode_bytes
+from corpus.extract.html import extract_html
+from corpus.extract.timeout import ExtractionTimeout, time_limit
+from corpus.stage import Rejection, RowStage
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TEXT_TYPES = ("text/plain",)
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "text/html").split(";")[0].strip().lower()
+
+
+class ExtractStage(RowStage):
+    """Decode with charset evidence, then extract main text; every failure is a named rejection."""
+
+    name: ClassVar[str] = "extract"
+    dropped_columns = ("raw",)
+
+    def __init__(self, timeout_seconds: float = 60.0, include_tables: bool = True, favor_recall: bool = True):
+        self.timeout_seconds = timeout_seconds
+        self.include_tables = include_tables
+        self.favor_recall = favor_recall
+
+    def process_row(self, row: dict[str, Any]) -> dict[str, Any] | Rejection:
+        raw: bytes = row["raw"] or b""
+        mtype = media_type(row.get("content_type"))
+        if mtype not in HTML_TYPES + TEXT_TYPES:
+            return Rejection("unsupported_content_type", detail=mtype)
+        if not raw.strip():
+            return Rejection("empty_input")
+        try:
+            decoded = decode_bytes(raw, row.get("http_charset"))
+        except DecodeError as exc:
+            reason = "binary_content" if str(exc).startswith("binary") else "undecodable"
+            return Rejection(reason, detail=str(exc))
+        row = {**row, "charset": decoded.charset, "charset_evidence": decoded.evidence}
+        if mtype in TEXT_TYPES:
+            return {**row, "text": decoded.text}
+        try:
+            with time_limit(self.timeout_seconds):
+                extracted = extract_html(
+                    decoded.text, include_tables=self.include_tables, favor_recall=self.favor_recall
+                )
+        except ExtractionTimeout as exc:
+            return Rejection("extraction_timeout", value=self.timeout_seconds, detail=str(exc))
+        except Exception as exc:  # a parser crash on one page must not take the partition down
+            return Rejection("extraction_error", detail=f"{type(exc).__name__}: {exc}"[:500])
+        if extracted is None:
+            return Rejection("no_main_text")
+        return {**row, "text": extracted.text, "title": extracted.title}

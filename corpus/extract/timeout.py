@@ -1,0 +1,43 @@
+"""A wall-clock limit for one extraction call.
+
+trafilatura has no timeout of its own and large statutes take seconds; a page that takes too long
+must become a rejection with a reason, never a hung worker. SIGALRM only works in a process's
+main thread (where Ray runs task code); elsewhere the limit cannot be enforced and is skipped.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class ExtractionTimeout(TimeoutError):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):  # noqa: ARG001
+        raise ExtractionTimeout(f"took longer than {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def call_with_limit(seconds: float, fn: Callable[[], T]) -> T:
+    with time_limit(seconds):
+        return fn()

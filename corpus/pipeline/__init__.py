@@ -1,0 +1,1 @@
+"""Spec loading and validation, partition planning, checkpoints, and execution on Ray."""

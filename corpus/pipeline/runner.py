@@ -1,0 +1,295 @@
+"""Run a pipeline on Ray: documents per partition, then exact dedup, then shards and manifest.
+
+The only module that imports Ray. Every step it runs is a plain function from the stage packages;
+Ray Data supplies the parallelism (``map_batches`` over partitions, ``groupby`` for dedup and
+sharding), and finished partitions are checkpointed so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.dedup.exact import KEY_COLUMNS, STAGE as DEDUP_STAGE, exact_duplicates
+from corpus.document import REJECT_SCHEMA
+from corpus.pipeline.build import STAGE_ORDER, document_stages, profile_record, quality_profile, stage_config_sha256
+from corpus.pipeline.partitions import CheckpointStore, Partition, plan_partitions, process_partition
+from corpus.pipeline.spec import LoadedSpec
+from corpus.provenance.hashing import file_sha256, object_sha256
+from corpus.provenance.manifest import code_record, library_versions, manifest_version, totals, write_manifest
+from corpus.stage import StageCounts
+from corpus.tokens.counter import model_sha256
+from corpus.tokens.shards import plan_shards, write_shard
+
+WORK_DIR = "_work"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunResult:
+    output: Path
+    manifest: dict[str, Any]
+    resumed_partitions: int = 0
+    processed_partitions: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class PartitionWorker:
+    """A Ray Data actor: processes whole partitions and checkpoints each one.
+
+    An actor (not a task) so each worker builds its stages once: loading the sentencepiece model
+    and trafilatura's parsers per partition would dominate small partitions.
+    """
+
+    def __init__(self, stages, work_dir: str):
+        self.stages = stages
+        self.store = CheckpointStore(Path(work_dir))
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        keys, docs_in, kept = [], [], []
+        for text in batch["partition"]:
+            part = Partition.from_json(str(text))
+            if not self.store.is_done(part.key):
+                result = process_partition(part, self.stages)
+                self.store.save(part.key, result)
+            counts = self.store.counts(part.key)
+            keys.append(part.key)
+            docs_in.append(counts["read"].docs_in)
+            kept.append(counts[list(counts)[-1]].docs_out)
+        return {"key": keys, "docs_in": docs_in, "kept": kept}
+
+
+def init_ray(address: str | None, num_cpus: int | None, shuffle: str = "hash") -> str:
+    """Connect to ``address`` (or RAY_ADDRESS), else start an embedded local Ray; configure Ray Data."""
+    import ray
+    from ray.data.context import ShuffleStrategy
+
+    target = address or os.environ.get("RAY_ADDRESS")
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "logging_level": logging.ERROR,
+            "log_to_driver": False,
+            "configure_logging": True,
+        }
+        if target:
+            ray.init(address=target, **kwargs)
+        else:
+            ray.init(num_cpus=num_cpus, **kwargs)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False
+    ctx.shuffle_strategy = ShuffleStrategy.HASH_SHUFFLE if shuffle == "hash" else ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    return target or "local"
+
+
+def _concurrency(requested: int | None) -> int:
+    import ray
+
+    return requested or max(1, int(ray.available_resources().get("CPU", 1)))
+
+
+def _shuffle_partitions(n: int) -> int:
+    """Hash-shuffle width: enough for the work, not Ray's default 200 (costly on small runs)."""
+    return max(1, min(n, 64))
+
+
+def run_partitions(
+    pending: list[Partition], loaded: LoadedSpec, work_dir: Path, progress: Progress | None
+) -> None:
+    import ray
+
+    if not pending:
+        return
+    res = loaded.spec.ray.documents
+    ds = ray.data.from_items([{"partition": p.to_json()} for p in pending], override_num_blocks=len(pending))
+    ds = ds.map_batches(
+        PartitionWorker,
+        fn_constructor_args=(document_stages(loaded), str(work_dir)),
+        batch_size=1,
+        concurrency=min(len(pending), _concurrency(res.concurrency)),
+        num_cpus=res.num_cpus,
+    )
+    done = 0
+    for _batch in ds.iter_batches(batch_size=1):
+        done += 1
+        if progress:
+            progress("documents", done, len(pending))
+
+
+def find_exact_duplicates(kept_files: list[str]) -> pa.Table:
+    """Exact-duplicate rejections, grouping by text hash with a Ray Data shuffle."""
+    import ray
+
+    files = [f for f in kept_files if pq.read_metadata(f).num_rows > 0]
+    if not files:
+        return REJECT_SCHEMA.empty_table()
+    ds = ray.data.read_parquet(files).select_columns(KEY_COLUMNS)
+    dups = ds.groupby("text_sha256", num_partitions=_shuffle_partitions(len(files))).map_groups(
+        lambda t: exact_duplicates(t), batch_format="pyarrow"
+    )
+    tables = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b for b in dups.iter_batches(batch_format="pyarrow")]
+    tables = [t.select(REJECT_SCHEMA.names).cast(REJECT_SCHEMA) for t in tables if t.num_rows]
+    if not tables:
+        return REJECT_SCHEMA.empty_table()
+    return pa.concat_tables(tables).sort_by("doc_id")
+
+
+def shard_boundaries(kept_files: list[str], dropped: set[str], target_tokens: int) -> list[str]:
+    """First doc_id of each shard, from doc ids and token counts only (no text on the driver)."""
+    ids: list[str] = []
+    tokens: list[int] = []
+    for f in kept_files:
+        t = pq.read_table(f, columns=["doc_id", "n_tokens"])
+        for d, n in zip(t.column("doc_id").to_pylist(), t.column("n_tokens").to_pylist()):
+            if d not in dropped:
+                ids.append(d)
+                tokens.append(n)
+    return [p.doc_ids[0] for p in plan_shards(ids, tokens, target_tokens)]
+
+
+def write_shards(kept_files: list[str], dropped: set[str], boundaries: list[str], out_dir: Path, row_group_size: int) -> list[dict]:
+    """Write every shard in parallel: rows are routed to their shard by doc_id, then grouped."""
+    import ray
+
+    if not boundaries:
+        return []
+    files = [f for f in kept_files if pq.read_metadata(f).num_rows > 0]
+    ds = ray.data.read_parquet(files)
+
+    def route(t: pa.Table) -> pa.Table:
+        ids = t.column("doc_id").to_pylist()
+        keep = pa.array([d not in dropped for d in ids])
+        t = t.filter(keep)
+        shard = [bisect.bisect_right(boundaries, d) - 1 for d in t.column("doc_id").to_pylist()]
+        return t.append_column("_shard", pa.array(shard, pa.int64()))
+
+    def write_group(t: pa.Table) -> pa.Table:
+        index = t.column("_shard")[0].as_py()
+        t = t.drop_columns(["_shard"]).sort_by("doc_id")
+        entry = write_shard(t, out_dir / f"shard-{index:05d}.parquet", row_group_size)
+        return pa.table({k: [v] for k, v in entry.items()})
+
+    grouped = ds.map_batches(route, batch_format="pyarrow").groupby("_shard", num_partitions=_shuffle_partitions(len(boundaries)))
+    entries = grouped.map_groups(write_group, batch_format="pyarrow")
+    rows = [r for r in entries.iter_rows()]
+    return sorted(rows, key=lambda r: r["path"])
+
+
+def write_rejected(out_dir: Path, name: str, table: pa.Table) -> dict | None:
+    if table.num_rows == 0:
+        return None
+    path = out_dir / name
+    pq.write_table(table.sort_by("doc_id"), path, compression="zstd")
+    return {"path": f"rejected/{name}", "sha256": file_sha256(path), "rows": table.num_rows}
+
+
+def run_pipeline(
+    loaded: LoadedSpec,
+    output: Path,
+    address: str | None = None,
+    progress: Progress | None = None,
+    keep_work: bool = True,
+) -> RunResult:
+    """Run the whole pipeline; safe to re-run after a crash (finished partitions are reused)."""
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    spec = loaded.spec
+    config_sha = stage_config_sha256(loaded)
+    partitions, files, skipped = plan_partitions(loaded, config_sha)
+    output.mkdir(parents=True, exist_ok=True)
+    work_dir = output / WORK_DIR
+    store = CheckpointStore(work_dir)
+    store.clean_temporaries()
+    pending = [p for p in partitions if not store.is_done(p.key)]
+    resumed = len(partitions) - len(pending)
+
+    ray_address = init_ray(address, spec.ray.num_cpus, spec.ray.shuffle)
+    run_partitions(pending, loaded, work_dir, progress)
+
+    counts: dict[str, StageCounts] = {}
+    for p in partitions:
+        for name, c in store.counts(p.key).items():
+            counts.setdefault(name, StageCounts()).add(c)
+    kept_files = [str(store.kept_file(p.key)) for p in partitions]
+    survivors = counts["tokens"].docs_out if "tokens" in counts else 0
+
+    if spec.dedup.exact.enabled:
+        dups = find_exact_duplicates(kept_files)
+        if progress:
+            progress("dedup", 1, 1)
+    else:
+        dups = REJECT_SCHEMA.empty_table()
+    counts[DEDUP_STAGE] = StageCounts(survivors, survivors - dups.num_rows)
+    counts[DEDUP_STAGE].rejected.update(dups.column("reason").to_pylist())
+    dropped = set(dups.column("doc_id").to_pylist())
+
+    for sub in ("shards", "rejected"):
+        shutil.rmtree(output / sub, ignore_errors=True)
+        (output / sub).mkdir(parents=True)
+    boundaries = shard_boundaries(kept_files, dropped, spec.shards.target_tokens)
+    shards = write_shards(kept_files, dropped, boundaries, output / "shards", spec.shards.row_group_size)
+    if progress:
+        progress("shards", len(shards), len(shards))
+
+    rejected_files = []
+    for p in partitions:
+        entry = write_rejected(output / "rejected", f"partition-{p.index:05d}.parquet", pq.read_table(store.rejected_file(p.key)))
+        if entry:
+            rejected_files.append(entry)
+    if entry := write_rejected(output / "rejected", f"{DEDUP_STAGE}.parquet", dups):
+        rejected_files.append(entry)
+
+    stages = [{"name": n, **counts[n].to_dict()} for n in STAGE_ORDER if n in counts]
+    kept = sum(s["docs"] for s in shards)
+    tokens = sum(s["tokens"] for s in shards)
+    resolved = spec.model_dump(mode="json")
+    model_path = loaded.resolve(spec.tokenizer.model)
+    manifest = {
+        "manifest_version": manifest_version(),
+        "pipeline": {
+            "name": spec.pipeline.name,
+            "spec_file": str(loaded.path),
+            "spec": resolved,
+            "spec_sha256": object_sha256(resolved),
+            "stage_config_sha256": config_sha,
+        },
+        "code": code_record(),
+        "libraries": library_versions(),
+        "quality_profile": profile_record(quality_profile(loaded)),
+        "tokenizer": {"model": spec.tokenizer.model, "sha256": model_sha256(str(model_path))},
+        "inputs": [
+            {"path": f.path, "kind": f.kind, "source": f.source, "license": f.license, "bytes": f.size, "sha256": f.sha256}
+            for f in files
+        ],
+        "skipped_inputs": skipped,
+        "partitions": len(partitions),
+        "stages": stages,
+        "shards": shards,
+        "rejected_files": rejected_files,
+        "totals": totals(stages, kept, tokens),
+        "volatile": {
+            "_note": "the only fields that differ between identical runs",
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "duration_seconds": round(time.monotonic() - t0, 3),
+            "ray_address": ray_address,
+            "resumed_partitions": resumed,
+        },
+    }
+    write_manifest(output / "manifest.json", manifest)
+    if not keep_work:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return RunResult(output, manifest, resumed, len(pending))

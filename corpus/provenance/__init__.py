@@ -1,0 +1,1 @@
+"""Provenance: hashes, the run manifest, and (later) datasheet, Croissant and audit."""

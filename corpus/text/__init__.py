@@ -1,0 +1,1 @@
+"""Japanese text utilities: normalisation and character classes."""

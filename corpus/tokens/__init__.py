@@ -1,0 +1,1 @@
+"""Tokens: sentencepiece counting, tokenizer training, token-budgeted shards."""

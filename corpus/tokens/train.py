@@ -1,0 +1,71 @@
+"""Train a sentencepiece model from documents, so a sample or domain tokenizer is reproducible.
+
+Input may be raw inputs (HTML, WARC: run through extract + normalise, no Ray needed), plain
+.txt files, or Parquet shards with a ``text`` column. Training uses one thread and a fixed seed
+order so the same inputs give the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import sentencepiece as spm
+
+from corpus.extract.stage import ExtractStage
+from corpus.sources.inputs import expand_input, kind_of
+from corpus.sources.read import read_inputs
+from corpus.text.normalize import normalize_text
+from corpus.text.normalize_stage import NormalizeStage
+
+
+def iter_texts(paths: list[Path]) -> Iterator[str]:
+    """Normalised document texts from any mix of raw inputs, .txt files and Parquet shards."""
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        raw = []
+        for f in files:
+            name = f.name.lower()
+            if name.endswith(".parquet"):
+                for batch in pq.ParquetFile(f).iter_batches(columns=["text"]):
+                    yield from (t for t in batch.column(0).to_pylist() if t)
+            elif name.endswith(".txt"):
+                yield normalize_text(f.read_text(encoding="utf-8"))
+            elif kind_of(f) is not None:
+                raw.append(f)
+        for f in raw:
+            found, _ = expand_input(f, "train", "NOASSERTION")
+            table, _, _ = read_inputs(found)
+            for stage in (ExtractStage(), NormalizeStage()):
+                table = stage.process(table).kept
+            yield from table.column("text").to_pylist()
+
+
+def train_tokenizer(
+    inputs: list[Path],
+    model_prefix: Path,
+    vocab_size: int = 8000,
+    model_type: str = "unigram",
+    character_coverage: float = 0.9995,
+    byte_fallback: bool = True,
+) -> Path:
+    """Train and return the path of ``<model_prefix>.model`` (a ``.vocab`` is written beside it)."""
+    model_prefix.parent.mkdir(parents=True, exist_ok=True)
+    lines = [line.strip() for text in iter_texts(inputs) for line in text.split("\n") if line.strip()]
+    if not lines:
+        raise ValueError("no text found in the given inputs")
+    # Sentences are passed in memory, not through a temporary file: the model records its input
+    # file name, and a random temp path would make the same command give a different model.
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines),
+        model_prefix=str(model_prefix),
+        vocab_size=vocab_size,
+        model_type=model_type,
+        character_coverage=character_coverage,
+        byte_fallback=byte_fallback,
+        num_threads=1,
+        shuffle_input_sentence=False,
+        minloglevel=2,
+    )
+    return model_prefix.with_suffix(".model")

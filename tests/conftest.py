@@ -1,0 +1,48 @@
+"""Shared fixtures: paths to the real data in ../shared/data and one local Ray per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CORPUS_SHARED_DATA", REPO.parent / "shared" / "data"))
+SAMPLE_SPEC = REPO / "pipelines" / "sample.toml"
+SAMPLE_MODEL = REPO / "tokenizers" / "sample.model"
+
+
+def pytest_configure(config):  # noqa: ARG001
+    if not SHARED.is_dir():
+        raise pytest.UsageError(f"real test data not found at {SHARED} (set CORPUS_SHARED_DATA)")
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One embedded Ray for all in-process pipeline runs (starting Ray costs seconds)."""
+    import ray
+
+    from corpus.pipeline.runner import init_ray
+
+    init_ray(None, 2, "sort")
+    yield ray
+    ray.shutdown()
+
+
+def write_spec(path: Path, inputs: list[tuple[Path, str, str]], extra: str = "") -> Path:
+    """A spec file using the sample tokenizer; ``inputs`` are (path, source, licence)."""
+    blocks = "\n".join(
+        f'[[inputs]]\npath = "{p}"\nsource = "{s}"\nlicense = "{lic}"\n' for p, s, lic in inputs
+    )
+    path.write_text(
+        f'[pipeline]\nname = "test"\n\n{blocks}\n[tokenizer]\nmodel = "{SAMPLE_MODEL}"\n\n'
+        f'[ray]\nnum_cpus = 2\nshuffle = "sort"\n{extra}\n',
+        encoding="utf-8",
+    )
+    return path
