@@ -121,13 +121,17 @@ def test_token_counts_equal_sentencepiece_encode(shared):
     assert out.kept.column("n_tokens").to_pylist() == [len(sp.encode(t)) for t in texts]
 
 
-def test_exact_duplicates_keep_smallest_doc_id_and_point_at_it():
+def test_exact_duplicates_keep_the_priority_source_and_point_at_it():
     table = pa.table({
         "doc_id": ["b", "a", "c", "d"], "text_sha256": ["h1", "h1", "h1", "h2"],
-        "source": ["s"] * 4, "locator": ["lb", "la", "lc", "ld"], "url": [None] * 4, "input_path": [None] * 4,
+        "source": ["mirror", "mirror", "primary", "mirror"], "locator": ["lb", "la", "lc", "ld"],
+        "url": [None] * 4, "input_path": [None] * 4,
     })
+    dups = exact_duplicates(table, {"primary": 0, "mirror": 1}).to_pylist()
+    assert [(d["doc_id"], d["duplicate_of"], d["stage"]) for d in dups] == [("a", "c", "dedup_exact"), ("b", "c", "dedup_exact")]
+    # Without priorities the locator decides, never arrival order.
     dups = exact_duplicates(table).to_pylist()
-    assert [(d["doc_id"], d["duplicate_of"], d["stage"]) for d in dups] == [("b", "a", "dedup_exact"), ("c", "a", "dedup_exact")]
+    assert {d["duplicate_of"] for d in dups} == {"a"}
 
 
 def test_shard_plan_respects_budget_and_doc_id_order():

@@ -129,7 +129,7 @@ def run_partitions(
             progress("documents", done, len(pending))
 
 
-def find_exact_duplicates(kept_files: list[str]) -> pa.Table:
+def find_exact_duplicates(kept_files: list[str], source_rank: dict[str, int]) -> pa.Table:
     """Exact-duplicate rejections, grouping by text hash with a Ray Data shuffle."""
     import ray
 
@@ -138,7 +138,7 @@ def find_exact_duplicates(kept_files: list[str]) -> pa.Table:
         return REJECT_SCHEMA.empty_table()
     ds = ray.data.read_parquet(files).select_columns(KEY_COLUMNS)
     dups = ds.groupby("text_sha256", num_partitions=_shuffle_partitions(len(files))).map_groups(
-        lambda t: exact_duplicates(t), batch_format="pyarrow"
+        lambda t: exact_duplicates(t, source_rank), batch_format="pyarrow"
     )
     tables = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b for b in dups.iter_batches(batch_format="pyarrow")]
     tables = [t.select(REJECT_SCHEMA.names).cast(REJECT_SCHEMA) for t in tables if t.num_rows]
@@ -227,7 +227,10 @@ def run_pipeline(
     survivors = counts["tokens"].docs_out if "tokens" in counts else 0
 
     if spec.dedup.exact.enabled:
-        dups = find_exact_duplicates(kept_files)
+        source_rank: dict[str, int] = {}
+        for inp in spec.inputs:
+            source_rank.setdefault(inp.source, len(source_rank))
+        dups = find_exact_duplicates(kept_files, source_rank)
         if progress:
             progress("dedup", 1, 1)
     else:
