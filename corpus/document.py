@@ -34,6 +34,7 @@ DOC_FIELDS: list[pa.Field] = [
     pa.field("text_sha256", pa.string()),
     pa.field("n_chars", pa.int64()),
     pa.field("n_tokens", pa.int64()),
+    pa.field("dup_cluster_size", pa.int64()),
 ]
 
 DOC_SCHEMA = pa.schema(DOC_FIELDS, metadata={"corpus.schema_version": SCHEMA_VERSION})

@@ -18,7 +18,7 @@ from corpus.provenance.hashing import file_sha256
 #: Leading shard columns, in this order; quality scores (q_*) follow, sorted by name.
 SHARD_COLUMNS = [
     "doc_id", "text", "n_tokens", "n_chars", "source", "license", "url", "locator", "title",
-    "fetch_time", "raw_sha256", "text_sha256", "charset", "charset_evidence",
+    "fetch_time", "raw_sha256", "text_sha256", "charset", "charset_evidence", "dup_cluster_size",
 ]
 
 
