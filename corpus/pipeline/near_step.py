@@ -68,7 +68,7 @@ def find_near_duplicates(
     frozen = frozenset(dropped)
 
     def bands_of(files: list[str], reference: bool):
-        ds = ray.data.read_parquet(files, columns=["doc_id", "signature"])
+        ds = ray.data.read_parquet(files).select_columns(["doc_id", "signature"])
         return ds.map_batches(lambda t: band_rows(t, b, r, frozen, reference), batch_format="pyarrow", concurrency=concurrency)
 
     bands = bands_of(new_files, False)
