@@ -55,12 +55,21 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a.astype(np.uint32), b.astype(np.uint32)
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Distinct values via sort + neighbour compare (several times faster than ``np.unique`` here)."""
+    s = np.sort(values)
+    keep = np.empty(len(s), dtype=bool)
+    keep[:1] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def signature_of_hashes(hashes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The MinHash signature (uint32, one per permutation) of a set of 32-bit shingle hashes."""
     sig = np.full(len(a), _MAX, dtype=np.uint32)
     if hashes.size == 0:
         return sig
-    hv = fmix32(np.unique(hashes.astype(np.uint32)))[None, :]
+    hv = fmix32(_distinct(hashes.astype(np.uint32)))[None, :]
     a_col, b_col = a[:, None], b[:, None]
     with np.errstate(over="ignore"):
         for start in range(0, hv.shape[1], _BLOCK):

@@ -31,14 +31,6 @@ def shingle_text(text: str) -> str:
     return "".join(text.split())
 
 
-def _mix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(30))
-    h = h * _M1
-    h = h ^ (h >> np.uint64(27))
-    h = h * _M2
-    return h ^ (h >> np.uint64(31))
-
-
 def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
 
@@ -53,11 +45,17 @@ def char_shingle_hashes(text: str, n: int = 5) -> np.ndarray:
     if width == 0:
         return np.empty(0, dtype=np.uint32)
     windows = len(cps) - width + 1
-    h = np.zeros(windows, dtype=np.uint64)
+    h = cps[:windows].copy()
     with np.errstate(over="ignore"):
-        for k in range(width):
-            h = h * _POLY + cps[k : k + windows]
-        return (_mix64(h) >> np.uint64(32)).astype(np.uint32)
+        for k in range(1, width):  # in place: no temporaries per step
+            h *= _POLY
+            h += cps[k : k + windows]
+        h ^= h >> np.uint64(30)
+        h *= _M1
+        h ^= h >> np.uint64(27)
+        h *= _M2
+        h ^= h >> np.uint64(31)
+    return (h >> np.uint64(32)).astype(np.uint32)
 
 
 def char_shingles(text: str, n: int = 5) -> list[bytes]:
