@@ -34,6 +34,14 @@ DOC_FIELDS: list[pa.Field] = [
     pa.field("text_sha256", pa.string()),
     pa.field("n_chars", pa.int64()),
     pa.field("n_tokens", pa.int64()),
+    # Licence decision (corpus/filters/license.py): evidence is a JSON list of {rule, method, snippet...}.
+    pa.field("license_evidence", pa.string()),
+    pa.field("legal_basis", pa.string()),
+    pa.field("train_ok", pa.bool_()),
+    pa.field("redistribute_ok", pa.bool_()),
+    pa.field("commercial_ok", pa.bool_()),
+    pa.field("license_conflict", pa.bool_()),
+    pa.field("attribution", pa.string()),
 ]
 
 DOC_SCHEMA = pa.schema(DOC_FIELDS, metadata={"corpus.schema_version": SCHEMA_VERSION})
@@ -54,6 +62,9 @@ REJECT_SCHEMA = pa.schema(
         pa.field("threshold", pa.float64()),
         pa.field("detail", pa.string()),
         pa.field("duplicate_of", pa.string()),
+        pa.field("raw_sha256", pa.string()),
+        pa.field("fetch_time", pa.string()),
+        pa.field("license", pa.string()),
     ],
     metadata={"corpus.schema_version": SCHEMA_VERSION},
 )

@@ -7,16 +7,17 @@ from typing import Any
 from corpus import __version__
 from corpus.document import SCHEMA_VERSION
 from corpus.extract.stage import ExtractStage
+from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses_path, default_sources_path
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
 from corpus.pipeline.spec import LoadedSpec
-from corpus.provenance.hashing import object_sha256
+from corpus.provenance.hashing import file_sha256, object_sha256
 from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "extract", "normalize", "quality", "tokens", "dedup_exact"]
+STAGE_ORDER = ["read", "license", "extract", "normalize", "quality", "tokens", "dedup_exact"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
@@ -28,11 +29,19 @@ def document_stages(loaded: LoadedSpec) -> list[Stage]:
     """The per-document stages, run inside each partition in this order."""
     s = loaded.spec
     return [
+        license_stage(loaded),  # on the raw bytes, before extract drops them
         ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
         NormalizeStage(s.normalize.form),
         QualityStage(quality_profile(loaded)),
         TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
     ]
+
+
+def license_stage(loaded: LoadedSpec) -> LicenseStage:
+    pol = loaded.spec.license_policy
+    policy = LicensePolicy(tuple(pol.allowed), pol.require_commercial, pol.require_redistribution, pol.on_conflict, pol.allow_unknown_for_training)
+    paths = [str(loaded.resolve(p)) if p else None for p in (pol.licenses_file, pol.sources_file)]
+    return LicenseStage(policy, *paths)
 
 
 def profile_record(profile: Profile) -> dict[str, Any]:
@@ -46,6 +55,11 @@ def profile_record(profile: Profile) -> dict[str, Any]:
     }
 
 
+def license_registries_sha256(loaded: LoadedSpec) -> list[str]:
+    stage = license_stage(loaded)
+    return [file_sha256(p) for p in (stage.licenses_path or default_licenses_path(), stage.sources_path or default_sources_path())]
+
+
 def stage_config_sha256(loaded: LoadedSpec) -> str:
     """Hash of everything that changes per-document results: a checkpoint is reused only if equal."""
     s = loaded.spec
@@ -57,5 +71,6 @@ def stage_config_sha256(loaded: LoadedSpec) -> str:
             "normalize": s.normalize.model_dump(),
             "quality": profile_record(quality_profile(loaded)),
             "tokenizer": model_sha256(str(loaded.resolve(s.tokenizer.model))),
+            "license": {"policy": s.license_policy.model_dump(), "registries": license_registries_sha256(loaded)},
         }
     )
