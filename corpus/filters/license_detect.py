@@ -30,6 +30,7 @@ SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 TAG = re.compile(r"<[^>]+>")
 FOOTER = re.compile(r"<footer\b.*?</footer\s*>", re.I | re.S)
 BODY = re.compile(r"<body\b", re.I)
+JA_SPACE = re.compile(r"(?<=[^\x00-\x7f]) +| +(?=[^\x00-\x7f])")
 
 #: Text rules on NFKC-normalised visible text: (rule id, kind, licence id, pattern).
 TEXT_RULES: list[tuple[str, str, str | None, re.Pattern[str]]] = [
@@ -78,7 +79,9 @@ def _snippet(text: str, start: int, end: int) -> str:
 
 
 def _visible(html: str) -> str:
-    return unicodedata.normalize("NFKC", re.sub(r"[ \t\r\f\v]+", " ", TAG.sub(" ", html)))
+    """Tag-free NFKC text; whitespace next to Japanese is dropped (markup splits 規約</a>に準拠)."""
+    text = unicodedata.normalize("NFKC", re.sub(r"[ \t\r\f\v]+", " ", TAG.sub(" ", html)))
+    return JA_SPACE.sub("", text)
 
 
 def _location(html: str, pos: int, footer_spans: list[tuple[int, int]], body_at: int) -> str:

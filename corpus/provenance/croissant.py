@@ -28,6 +28,9 @@ CONTEXT = {
     "isLiveDataset": "cr:isLiveDataset", "key": "cr:key", "md5": "cr:md5", "recordSet": "cr:recordSet",
     "references": "cr:references", "source": "cr:source", "subField": "cr:subField",
     "transform": "cr:transform", "containedIn": "cr:containedIn", "sdVersion": "cr:sdVersion",
+    "equivalentProperty": "cr:equivalentProperty", "fileProperty": "cr:fileProperty", "jsonPath": "cr:jsonPath",
+    "parentField": "cr:parentField", "path": "cr:path", "regex": "cr:regex", "repeated": "cr:repeated",
+    "replace": "cr:replace", "samplingRate": "cr:samplingRate", "separator": "cr:separator",
 }
 
 #: (field name, Croissant data type) described in the ``docs`` RecordSet.
