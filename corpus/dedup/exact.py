@@ -14,7 +14,7 @@ from corpus.document import rejects_from_rows
 from corpus.stage import Rejection, reject_row
 
 STAGE = "dedup_exact"
-KEY_COLUMNS = ["doc_id", "text_sha256", "source", "locator", "url", "input_path", "raw_sha256", "fetch_time", "license"]
+KEY_COLUMNS = ["doc_id", "text_sha256", "source", "locator", "url", "input_path"]
 
 
 def representative_order(row: dict[str, Any], source_rank: dict[str, int]) -> tuple:
