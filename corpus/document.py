@@ -13,6 +13,18 @@ import pyarrow as pa
 
 SCHEMA_VERSION = "1"
 
+#: The licence decision (corpus/filters/license.py), filled by the licence stage. Evidence is a JSON
+#: list of {rule, method, license, location, snippet, decisive}; train and redistribution are apart.
+LICENSE_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("license_evidence", pa.string()),
+    pa.field("legal_basis", pa.string()),
+    pa.field("train_ok", pa.bool_()),
+    pa.field("redistribute_ok", pa.bool_()),
+    pa.field("commercial_ok", pa.bool_()),
+    pa.field("license_conflict", pa.bool_()),
+    pa.field("attribution", pa.string()),
+)
+
 #: Columns every document carries from the reader onwards. ``raw`` is dropped after extraction.
 DOC_FIELDS: list[pa.Field] = [
     pa.field("doc_id", pa.string(), nullable=False),
@@ -34,14 +46,7 @@ DOC_FIELDS: list[pa.Field] = [
     pa.field("text_sha256", pa.string()),
     pa.field("n_chars", pa.int64()),
     pa.field("n_tokens", pa.int64()),
-    # Licence decision (corpus/filters/license.py): evidence is a JSON list of {rule, method, snippet...}.
-    pa.field("license_evidence", pa.string()),
-    pa.field("legal_basis", pa.string()),
-    pa.field("train_ok", pa.bool_()),
-    pa.field("redistribute_ok", pa.bool_()),
-    pa.field("commercial_ok", pa.bool_()),
-    pa.field("license_conflict", pa.bool_()),
-    pa.field("attribution", pa.string()),
+    *LICENSE_FIELDS,
 ]
 
 DOC_SCHEMA = pa.schema(DOC_FIELDS, metadata={"corpus.schema_version": SCHEMA_VERSION})

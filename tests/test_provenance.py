@@ -269,3 +269,14 @@ def test_croissant_attribution_and_unlisted_files_are_checked(copy_of):
     shutil.copy(out / "shards/shard-00000.parquet", out / "shards/shard-00099.parquet")
     report = audit(out)
     assert {"croissant_required", "croissant_sha256", "provenance_sha256_mismatch", "attribution_missing", "unlisted_file"} <= report.codes()
+
+
+def test_missing_and_truncated_shards_are_named_not_crashed_on(copy_of):
+    out = copy_of()
+    shards = _manifest(out)["shards"]
+    (out / shards[0]["path"]).unlink()
+    data = (out / shards[1]["path"]).read_bytes()
+    (out / shards[1]["path"]).write_bytes(data[: len(data) // 2])
+    report = audit(out)
+    assert {"shard_missing", "shard_unreadable", "kept_count_mismatch", "license_summary_mismatch"} <= report.codes()
+    assert any(f.code == "shard_missing" and f.where == shards[0]["path"] for f in report.findings)

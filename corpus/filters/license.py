@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import pyarrow as pa
-
+from corpus.document import LICENSE_FIELDS
 from corpus.extract.charset import DecodeError, decode_bytes
 from corpus.filters.license_detect import Signal, detect
 from corpus.filters.rules import filters_dir
@@ -32,16 +31,6 @@ from corpus.stage import Rejection, RowStage
 UNKNOWN = "NOASSERTION"
 STAGE = "license"
 
-#: Columns the licence stage fills (also declared in corpus.document.DOC_FIELDS).
-LICENSE_FIELDS = (
-    pa.field("license_evidence", pa.string()),
-    pa.field("legal_basis", pa.string()),
-    pa.field("train_ok", pa.bool_()),
-    pa.field("redistribute_ok", pa.bool_()),
-    pa.field("commercial_ok", pa.bool_()),
-    pa.field("license_conflict", pa.bool_()),
-    pa.field("attribution", pa.string()),
-)
 
 
 class RegistryError(ValueError):

@@ -73,7 +73,11 @@ def _check_files(report: AuditReport, out: Path, entries: list[dict[str, Any]], 
         for msg in validate_parquet(kind if kind != "rejected_file" else "rejected", path, e["path"]):
             report.add("schema", e["path"], msg)
         if kind == "shard":
-            tokens = sum(pq.read_table(path, columns=["n_tokens"]).column("n_tokens").to_pylist())
+            try:
+                tokens = sum(pq.read_table(path, columns=["n_tokens"]).column("n_tokens").to_pylist())
+            except Exception as exc:
+                report.add(f"{kind}_unreadable", e["path"], f"{type(exc).__name__}: {exc}"[:300])
+                continue
             if tokens != e["tokens"]:
                 report.add("shard_tokens_mismatch", e["path"], f"{tokens} tokens on disk, manifest says {e['tokens']}")
     for path in sorted((out / subdir).glob("*.parquet")) if (out / subdir).is_dir() else []:
@@ -83,10 +87,11 @@ def _check_files(report: AuditReport, out: Path, entries: list[dict[str, Any]], 
 
 
 def _readable(out: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Listed files that exist and decode in full (the others are already findings)."""
     ok = []
     for e in entries:
         try:
-            pq.read_metadata(out / e["path"])
+            pq.read_table(out / e["path"])
             ok.append(e)
         except Exception:
             pass
@@ -123,7 +128,7 @@ def _check_accounting(report: AuditReport, m: dict[str, Any], kept: list[dict], 
             report.add("doc_id_duplicate", doc_id, f"appears {n} times across shards and rejections")
 
 
-def _check_licenses(report: AuditReport, out: Path, m: dict[str, Any], kept: list[dict]) -> None:
+def _check_licenses(report: AuditReport, out: Path, m: dict[str, Any], kept: list[dict], readable_shards: list[dict]) -> None:
     lic = m["licenses"]
     pol = lic["policy"]
     if pol != m["pipeline"]["spec"]["license_policy"]:
@@ -156,7 +161,7 @@ def _check_licenses(report: AuditReport, out: Path, m: dict[str, Any], kept: lis
         header = f"## {r.get('source') or ''} — {lid or ''}"
         if header not in attribution_md:
             report.add("attribution_missing", "ATTRIBUTION.md", f"no section {header!r}")
-    summary = license_summary(out, m, pol, lic["registry"])
+    summary = license_summary(out, {**m, "shards": readable_shards}, pol, lic["registry"])
     for k in ("by_license", "train_ok", "redistribute_ok", "commercial_ok", "conflicts_flagged"):
         if summary[k] != lic[k]:
             report.add("license_summary_mismatch", f"manifest.licenses.{k}", f"manifest {lic[k]} != shards {summary[k]}")
@@ -203,7 +208,7 @@ def _check_provenance(report: AuditReport, out: Path, m: dict[str, Any]) -> None
         for msg in validate_parquet("provenance", docs, prov["documents"]["path"]):
             report.add("schema", prov["documents"]["path"], msg)
         try:
-            rebuilt = build_records(out, {**m, "shards": _readable(out, m["shards"]), "rejected_files": [e for e in _readable(out, m["rejected_files"])]})
+            rebuilt = build_records(out, {**m, "shards": _readable(out, m["shards"]), "rejected_files": _readable(out, m["rejected_files"])})
             stored = pq.read_table(docs)
             if not rebuilt.equals(stored):
                 a = {r["doc_id"]: r for r in stored.to_pylist()}
@@ -232,11 +237,12 @@ def audit(out: Path) -> AuditReport:
     _check_files(report, out, m["shards"], "shard", "shards", "docs")
     _check_files(report, out, m["rejected_files"], "rejected_file", "rejected", "rows")
     report.checks.append(f"{len(m['shards'])} shard(s) and {len(m['rejected_files'])} rejected file(s) re-hashed, counted and schema-checked")
-    kept = kept_rows(out, _readable(out, m["shards"]))
+    readable_shards = _readable(out, m["shards"])
+    kept = kept_rows(out, readable_shards)
     rejected = rejected_rows(out, _readable(out, m["rejected_files"]))
     _check_accounting(report, m, kept, rejected)
     report.checks.append(f"accounting: {m['totals']['documents_in']} in = {m['totals']['kept']} kept + {m['totals']['rejected']} rejected, per stage and reason")
-    _check_licenses(report, out, m, kept)
+    _check_licenses(report, out, m, kept, readable_shards)
     report.checks.append(f"{len(kept)} kept document(s): licence allowed by policy, flags, evidence, attribution")
     _check_provenance(report, out, m)
     report.checks.append("provenance/documents.parquet and ATTRIBUTION.md re-hashed; provenance rebuilt and compared")
