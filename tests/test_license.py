@@ -134,3 +134,13 @@ def test_license_policy_is_validated_before_any_work(tmp_path, shared):
         load_spec(bad)
     good = write_spec(tmp_path / "c.toml", [(page, "s", "NOASSERTION")], '[license_policy]\nrequire_redistribution = true\n')
     assert load_spec(good).spec.license_policy.require_redistribution is True
+
+
+def test_a_page_under_its_own_non_commercial_licence_is_not_a_conflict(shared, tmp_path):
+    extra = {"lab_cc_by_nc": (PAGES["lab_cc_by"][0], "https://www.example-lab.jp/nc.html", FOOTER_CC_BY_NC)}
+    _, rejected = _run(shared, tmp_path, names=["lab_cc_by_nc"], extra=extra)
+    assert rejected["https://www.example-lab.jp/nc.html"]["reason"] == "license_not_allowed"
+    kept, _ = _run(shared, tmp_path, LicensePolicy((*OPEN, "CC-BY-NC-4.0")), names=["lab_cc_by_nc"], extra=extra)
+    row = kept["https://www.example-lab.jp/nc.html"]
+    assert row["license"] == "CC-BY-NC-4.0" and row["license_conflict"] is False
+    assert (row["commercial_ok"], row["redistribute_ok"]) == (False, True)

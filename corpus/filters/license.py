@@ -164,7 +164,8 @@ def resolve(row: dict[str, Any], licenses: dict[str, License], sources: list[Sou
         chosen = grants[0].license if grants else UNKNOWN
     for s in signals:
         evidence.append({**s.to_dict(), "decisive": declared == UNKNOWN and src is None and s.kind == "grant" and s.license == chosen})
-    restricts = [s for s in signals if s.kind == "restrict"]
+    # A page's own NC/ND licence restricting itself is not a conflict; anything else restricting is.
+    restricts = [s for s in signals if s.kind == "restrict" and s.license != chosen]
     base = licenses.get(chosen)
     conflict = False
     if restricts:
