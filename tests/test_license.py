@@ -7,7 +7,7 @@ import json
 import pytest
 
 from corpus.filters.license import LicensePolicy, LicenseStage, load_licenses, load_sources, match_source
-from corpus.filters.license_detect import detect
+from corpus.filters.license_detect import detect, recheck
 from corpus.pipeline.spec import SpecError, load_spec
 from corpus.sources.inputs import expand_input
 from corpus.sources.read import read_inputs
@@ -144,3 +144,13 @@ def test_a_page_under_its_own_non_commercial_licence_is_not_a_conflict(shared, t
     row = kept["https://www.example-lab.jp/nc.html"]
     assert row["license"] == "CC-BY-NC-4.0" and row["license_conflict"] is False
     assert (row["commercial_ok"], row["redistribute_ok"]) == (False, True)
+
+
+def test_stored_evidence_can_be_rechecked_without_the_page(shared, tmp_path):
+    kept, _ = _run(shared, tmp_path, names=["mof_gstu", "lab_cc_by"])
+    for row in kept.values():
+        decisive = [e for e in json.loads(row["license_evidence"]) if e["decisive"]]
+        assert decisive and all(recheck(e) for e in decisive)
+        forged = {**decisive[0], "license": "CC0-1.0"}
+        assert not recheck(forged)
+        assert not recheck({**decisive[0], "snippet": "このページについて"})

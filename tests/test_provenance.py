@@ -280,3 +280,16 @@ def test_missing_and_truncated_shards_are_named_not_crashed_on(copy_of):
     report = audit(out)
     assert {"shard_missing", "shard_unreadable", "kept_count_mismatch", "license_summary_mismatch"} <= report.codes()
     assert any(f.code == "shard_missing" and f.where == shards[0]["path"] for f in report.findings)
+
+
+def test_edited_licence_evidence_is_named(dressed_out, tmp_path):
+    out = tmp_path / "dressed-copy"
+    shutil.copytree(dressed_out, out, ignore=shutil.ignore_patterns("_work"))
+    entry = next(s for s in _manifest(out)["shards"]
+                 if "LicenseRef-JP-GSTU-2.0" in pq.read_table(out / s["path"], columns=["license"]).column("license").to_pylist())
+    table = pq.read_table(out / entry["path"])
+    ev = [e.replace("政府標準利用規約(第2.0版)に準拠", "当サイトの利用規約に準拠") for e in table.column("license_evidence").to_pylist()]
+    assert ev != table.column("license_evidence").to_pylist()
+    _rewrite(out / entry["path"], table.set_column(table.schema.get_field_index("license_evidence"), "license_evidence", pa.array(ev)))
+    report = audit(out)
+    assert any(f.code == "license_evidence" and "gstu_declared" in f.message for f in report.findings)

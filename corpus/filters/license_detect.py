@@ -133,3 +133,25 @@ def detect(html: str) -> list[Signal]:
         if s.kind == "grant" and s.license and re.search(r"-(NC|ND)-", s.license):
             signals.append(Signal(s.rule + "_restriction", "restrict", s.license, s.method, s.location, s.snippet))
     return signals
+
+
+def recheck(evidence: dict) -> bool:
+    """Does a stored page signal still hold: its snippet matches its rule and gives its licence?
+
+    ``corpus audit`` runs this on every decisive page signal, so an edited evidence string or
+    licence id is caught without the raw page. Snippets are cut at 200 characters, so a snippet
+    that starts mid-match is checked for the rule's licence keyword only.
+    """
+    rule, snippet, lic = evidence.get("rule"), evidence.get("snippet") or "", evidence.get("license")
+    if rule in ("link_rel_license", "cc_url"):
+        m = CC_URL.search(snippet)
+        return bool(m) and cc_license_id(m) == lic
+    for rid, _kind, rlic, pattern in TEXT_RULES:
+        if rid == rule:
+            m = pattern.search(snippet)
+            if m is None:
+                return False
+            if rid == "cc_text":
+                return f"CC-{(m.group(1) or 'BY').upper().replace(' ', '-')}-{m.group(2) or m.group(3)}" == lic
+            return rlic == lic
+    return True  # registry and bulk-terms evidence are checked against the registry, not a pattern

@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from corpus.filters.license_detect import recheck
 from corpus.filters.license import License, LicensePolicy, flags_for, policy_rejection
 from corpus.provenance.croissant import CROISSANT_FILE, missing_required
 from corpus.provenance.hashing import file_sha256
@@ -152,6 +153,9 @@ def _check_licenses(report: AuditReport, out: Path, m: dict[str, Any], kept: lis
         except json.JSONDecodeError:
             evidence = None
         decisive = [e for e in evidence or [] if e.get("decisive")]
+        for e in decisive:
+            if not recheck(e):
+                report.add("license_evidence", where, f"decisive evidence {e.get('rule')!r} does not support {e.get('license')!r}: {str(e.get('snippet'))[:80]}")
         if evidence is None or (lid != "NOASSERTION" and not any(e.get("license") == lid for e in decisive)):
             report.add("license_evidence", where, f"no decisive evidence for licence {lid!r}")
         if entry is not None and entry.attribution and not r.get("attribution"):
