@@ -29,6 +29,10 @@ class ExtractStage(RowStage):
         self.favor_recall = favor_recall
 
     def process_row(self, row: dict[str, Any]) -> dict[str, Any] | Rejection:
+        if row.get("text") is not None:
+            # Readers of JSONL, Parquet, law XML and PDF decode as they read and record their own
+            # charset evidence; there is nothing left to extract.
+            return row if row["text"].strip() else Rejection("empty_input")
         raw: bytes = row["raw"] or b""
         mtype = media_type(row.get("content_type"))
         if mtype not in HTML_TYPES + TEXT_TYPES:

@@ -34,6 +34,16 @@ def _charset_param(content_type: str | None) -> str | None:
     return None
 
 
+def _http_status(record: Any) -> int | None:
+    """The HTTP status of a response record; None for resource records and unparsable lines."""
+    if record.rec_type != "response" or record.http_headers is None:
+        return None
+    try:
+        return int(record.http_headers.get_statuscode())
+    except (TypeError, ValueError):
+        return None
+
+
 def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
     """Yield a raw row per response/resource record; (row, Rejection) for broken records.
 
@@ -68,6 +78,8 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
                     "url": record.rec_headers.get_header("WARC-Target-URI"),
                     "input_offset": offset,
                     "fetch_time": record.rec_headers.get_header("WARC-Date"),
+                    "warc_record_id": record.rec_headers.get_header("WARC-Record-ID"),
+                    "payload_digest": record.rec_headers.get_header("WARC-Payload-Digest"),
                 }
                 if payload is None:
                     row["doc_id"] = make_doc_id(locator, "corrupt")
@@ -80,6 +92,17 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
                         "warc_truncated_record",
                         detail=f"payload ends {missing} bytes before its Content-Length",
                     )
+                    continue
+                if record.rec_headers.get_header("WARC-Truncated"):
+                    yield row, Rejection(
+                        "warc_truncated_record",
+                        detail=f"WARC-Truncated: {record.rec_headers.get_header('WARC-Truncated')}",
+                    )
+                    continue
+                status = _http_status(record)
+                if status is not None and not 200 <= status < 300:
+                    # A crawl keeps its 404s, 5xx attempts and redirects for the record; they are no documents.
+                    yield row, Rejection("http_status", value=float(status), detail=record.http_headers.statusline)
                     continue
                 content_type = (
                     record.http_headers.get_header("Content-Type")
