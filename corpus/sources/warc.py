@@ -24,7 +24,7 @@ def warc_locator(path: str, offset: int) -> str:
     return f"warc:{path}#{offset}"
 
 
-def _charset_param(content_type: str | None) -> str | None:
+def charset_param(content_type: str | None) -> str | None:
     if not content_type:
         return None
     for part in content_type.split(";")[1:]:
@@ -111,7 +111,7 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
                 )
                 row.update(
                     content_type=content_type,
-                    http_charset=_charset_param(content_type),
+                    http_charset=charset_param(content_type),
                     raw_sha256=digest,
                     raw=payload,
                 )
