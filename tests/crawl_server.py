@@ -36,13 +36,35 @@ def loop_html(other: str) -> bytes:
             f"<a href='/loop/a.html'>a</a><a href='/index.html'>索引</a></body></html>").encode()
 
 
+class Tracker:
+    """Requests in flight over one or more servers (the crawler's global concurrency, seen from outside)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+
+    def enter(self) -> None:
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.active -= 1
+
+
 class Server:
     """Start with ``Server(shared).start()``; ``base`` is http://127.0.0.1:PORT."""
 
-    def __init__(self, shared: Path):
+    def __init__(self, shared: Path, slow: float = 0.0, tracker: "Tracker | None" = None):
         self.shared = shared
+        self.slow = slow  # extra seconds before every response, to make overlap observable
+        self.tracker = tracker or Tracker()
         self.requests: list[tuple[str, float]] = []
         self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,7 +75,16 @@ class Server:
                 with server.lock:
                     server.requests.append((self.path, time.monotonic()))
                     n = sum(1 for p, _ in server.requests if p == self.path)
-                server.route(self, self.path, n)
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                server.tracker.enter()
+                try:
+                    time.sleep(server.slow)
+                    server.route(self, self.path, n)
+                finally:
+                    server.tracker.leave()
+                    with server.lock:
+                        server.active -= 1
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

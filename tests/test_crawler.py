@@ -18,7 +18,7 @@ from corpus.sources.crawl.urls import canonicalize
 from corpus.sources.locate import open_locator
 
 from conftest import write_spec
-from crawl_server import LAW_A, LAW_B, LAW_C, ROBOTS, Server
+from crawl_server import LAW_A, Server, Tracker
 
 UA = "jp-corpus-test/0.1 (+mailto:corpus-test@example.org)"
 
@@ -222,3 +222,61 @@ def test_crawl_warc_through_the_pipeline_locators_open_their_records(crawl, ray_
     status = {r["url"]: r["value"] for r in rejected if r["reason"] == "http_status"}
     assert status[srv.base + "/missing.html"] == 404 and status[srv.base + "/redirect-out"] == 302
     assert status[srv.base + "/flaky.html"] == 500 and status[srv.base + "/busy.html"] == 429
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_global_concurrency_limit_and_one_connection_per_host(shared, tmp_path, concurrency):
+    tracker = Tracker()
+    servers = [Server(shared, slow=0.15, tracker=tracker).start() for _ in range(2)]
+    try:
+        spec = CrawlSpec.model_validate({
+            "crawl": {"name": "c", "user_agent": UA, "seeds": [s.base + "/loop/a.html" for s in servers],
+                      "allow": [f"127.0.0.1:{s.port}" for s in servers]},
+            "limits": {"max_depth": 1, "read_timeout": 2.0},
+            "politeness": {"min_delay": 0.0, "concurrency": concurrency},
+        })
+        summary = Crawler(spec, tmp_path / "out").run()
+        assert summary.stored == 6  # per host: /loop/a.html, /loop/b.html, /index.html
+        assert all(s.max_active == 1 for s in servers)  # never two requests to one host at once
+        assert tracker.max_active == concurrency  # two hosts overlap only when the limit allows it
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_cli_crawl_prints_progress_and_sigint_stops_cleanly(shared, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    srv = Server(shared).start()
+    try:
+        spec = tmp_path / "crawl.toml"
+        spec.write_text(
+            f'[crawl]\nname = "cli"\nuser_agent = "{UA}"\nseeds = ["{srv.base}/index.html"]\nallow = ["127.0.0.1:{srv.port}"]\n'
+            "[limits]\nread_timeout = 0.3\n[politeness]\nmin_delay = 0.3\nmax_retries = 0\n",
+            encoding="utf-8",
+        )
+        out = tmp_path / "out"
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        proc = subprocess.Popen([sys.executable, "-m", "corpus.cli", "crawl", str(spec), "--output", str(out)],
+                                stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            log = out / "crawl-log.jsonl"
+            if log.exists() and sum(1 for e in read_log(out) if e["event"] == "fetched") >= 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "fetched 200 " + srv.base + "/index.html" in err and "stopped:" in err
+        fetched = [e for e in read_log(out) if e["event"] == "fetched"]
+        assert 2 <= len(fetched) < 8  # stopped early; the frontier keeps the rest queued
+        import sqlite3
+        queued = sqlite3.connect(out / "frontier.sqlite").execute("SELECT COUNT(*) FROM urls WHERE state='queued'").fetchone()[0]
+        assert queued > 0
+    finally:
+        srv.stop()
