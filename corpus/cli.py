@@ -94,7 +94,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if event not in ("retry", "resume", "robots_disallowed"):
             counter["n"] += 1
         status = entry.get("status") or entry.get("error") or ""
-        console.print(f"  [{counter['n']}/{spec.limits.max_pages}] {event} {status} {url}", highlight=False, markup=False)
+        console.print(f"  [{counter['n']}/{spec.limits.max_pages}] {event} {status} {url}", highlight=False, markup=False, soft_wrap=True)
 
     crawler = Crawler(spec, Path(args.output), progress)
     previous = signal.signal(signal.SIGINT, lambda *_: crawler.stop())
