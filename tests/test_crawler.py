@@ -192,7 +192,7 @@ def test_crawl_spec_is_validated_before_any_request(tmp_path, capsys):
     assert main(["crawl", str(bad), "--output", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
     sample = load_crawl_spec(Path(__file__).resolve().parents[1] / "pipelines" / "crawl-sample.toml")
-    assert sample.crawl.seeds and "@" in sample.crawl.user_agent or "http" in sample.crawl.user_agent
+    assert sample.crawl.seeds and all(seed.startswith(tuple(sample.crawl.allow)) for seed in sample.crawl.seeds)
 
 
 def test_crawl_warc_through_the_pipeline_locators_open_their_records(crawl, ray_local, tmp_path):
