@@ -8,29 +8,15 @@ records how its encoding was decided exactly as a Shift_JIS page does.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-from corpus.document import make_doc_id, sha256_hex
+from corpus.document import make_doc_id
 from corpus.sources.inputs import InputFile
-from corpus.stage import Rejection
+from corpus.sources.rows import Item, base_row, whole_file_reader
 
 
-def read_raw_file(
-    inp: InputFile, content_type: str
-) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
-    """Yield one raw document row for the file, or a (row, Rejection) when it cannot be read."""
-    locator = f"file:{inp.path}"
-    base = {"source": inp.source, "license": inp.license, "locator": locator, "input_path": inp.path}
-    try:
-        data = Path(inp.path).read_bytes()
-    except OSError as exc:
-        row = {**base, "doc_id": make_doc_id(locator, "unreadable")}
-        yield row, Rejection("unreadable_file", detail=str(exc))
-        return
-    digest = sha256_hex(data)
-    yield {
-        **base,
+def _raw_row(inp: InputFile, locator: str, data: bytes, digest: str, content_type: str) -> dict:
+    return {
+        **base_row(inp, locator),
         "doc_id": make_doc_id(locator, digest),
         "url": None,
         "content_type": content_type,
@@ -39,9 +25,11 @@ def read_raw_file(
     }
 
 
-def read_html_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
-    return read_raw_file(inp, "text/html")
+@whole_file_reader("file")
+def read_html_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
+    yield _raw_row(inp, locator, data, digest, "text/html")
 
 
-def read_text_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
-    return read_raw_file(inp, "text/plain")
+@whole_file_reader("file")
+def read_text_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
+    yield _raw_row(inp, locator, data, digest, "text/plain")

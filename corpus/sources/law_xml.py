@@ -31,9 +31,8 @@ from typing import Any
 
 from lxml import etree
 
-from corpus.document import sha256_hex
 from corpus.sources.inputs import InputFile
-from corpus.sources.rows import failed_row, text_row
+from corpus.sources.rows import Item, failed_row, text_row, whole_file_reader
 from corpus.stage import Rejection
 
 #: Headings of the hierarchy above articles (編/章/節/款/目) and other one-line titles.
@@ -157,15 +156,9 @@ def _ids(root: Any, law: Any, path: str) -> tuple[str, str]:
     return law_id, (m["rev"] if m else None) or law.get("EnforcementDate", "").replace("/", "") or "unknown"
 
 
-def read_law_xml_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
+@whole_file_reader("law")
+def read_law_xml_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
     """One document per law XML file (a bare <Law>, or a v1/v2 API envelope around one)."""
-    locator = f"law:{inp.path}"
-    try:
-        data = Path(inp.path).read_bytes()
-    except OSError as exc:
-        yield failed_row(inp, locator), Rejection("unreadable_file", detail=str(exc))
-        return
-    digest = sha256_hex(data)
     try:
         tree = etree.fromstring(data, etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:

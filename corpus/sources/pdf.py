@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from io import BytesIO
 from typing import Any
 
-from corpus.document import sha256_hex
 from corpus.sources.inputs import InputFile
-from corpus.sources.rows import failed_row, text_row
+from corpus.sources.rows import Item, failed_row, text_row, whole_file_reader
 from corpus.stage import Rejection
 
 #: Fewer visible characters per page than this and the PDF is judged to have no text layer.
@@ -30,20 +29,14 @@ def _count_images(page: Any) -> int:
         return 0
 
 
-def read_pdf_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
+@whole_file_reader("pdf")
+def read_pdf_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
     """One document per PDF, the text of all pages in order."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
-    locator = f"pdf:{inp.path}"
     try:
-        data = Path(inp.path).read_bytes()
-    except OSError as exc:
-        yield failed_row(inp, locator), Rejection("unreadable_file", detail=str(exc))
-        return
-    digest = sha256_hex(data)
-    try:
-        reader = PdfReader(inp.path)
+        reader = PdfReader(BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             yield failed_row(inp, locator, digest), Rejection("pdf_encrypted", detail="password required")
             return

@@ -7,10 +7,14 @@ with ``text`` already set and ``raw`` empty; the extract stage passes them throu
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-from corpus.document import make_doc_id
+from corpus.document import make_doc_id, sha256_hex
 from corpus.sources.inputs import InputFile
+from corpus.stage import Rejection
 
 
 def base_row(inp: InputFile, locator: str) -> dict[str, Any]:
@@ -44,3 +48,36 @@ def text_row(
         "text": text,
         **extra,
     }
+
+
+def read_whole_file(inp: InputFile, locator: str) -> bytes | tuple[dict[str, Any], Rejection]:
+    """The file's bytes, or the (row, Rejection) item a reader yields when it cannot be read."""
+    try:
+        return Path(inp.path).read_bytes()
+    except OSError as exc:
+        return failed_row(inp, locator), Rejection("unreadable_file", detail=str(exc))
+
+
+Item = dict[str, Any] | tuple[dict[str, Any], Rejection]
+
+
+def whole_file_reader(kind: str) -> Callable[[Callable[..., Iterator[Item]]], Callable[[InputFile], Iterator[Item]]]:
+    """Decorator for readers of one document per file (HTML, text, law XML, PDF).
+
+    The wrapped function gets ``(inp, locator, data, digest)`` with locator ``<kind>:<path>``; an
+    unreadable file becomes the ``unreadable_file`` rejection here, once for all of them.
+    """
+
+    def wrap(fn: Callable[..., Iterator[Item]]) -> Callable[[InputFile], Iterator[Item]]:
+        @functools.wraps(fn)
+        def reader(inp: InputFile) -> Iterator[Item]:
+            locator = f"{kind}:{inp.path}"
+            data = read_whole_file(inp, locator)
+            if isinstance(data, tuple):
+                yield data
+                return
+            yield from fn(inp, locator, data, sha256_hex(data))
+
+        return reader
+
+    return wrap

@@ -27,7 +27,7 @@ from queue import Empty, Queue
 from protego import Protego
 
 from corpus.sources.crawl.fetch import FetchResult, fetch, make_client
-from corpus.sources.crawl.frontier import Frontier, QueuedUrl
+from corpus.sources.crawl.frontier import Frontier
 from corpus.sources.crawl.links import decoded_body, extract_links
 from corpus.sources.crawl.spec import CrawlSpec
 from corpus.sources.crawl.urls import Allowlist, canonicalize, origin
