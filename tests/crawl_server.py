@@ -11,6 +11,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from pdf_fixtures import image_pdf, law_sentences, text_pdf
+
 SJIS = "law_html/lawegov_2013_sjis/html"
 LAW_A = f"{SJIS}/bf2a36e69d30a929.html"
 LAW_B = f"{SJIS}/d3706fc85c406a45.html"
@@ -25,7 +27,7 @@ def index_html() -> bytes:
     links = [
         "/law/a.html", "/law/./b.html#toc", "/law/b.html", "/gov/note.html", "/private/secret.html",
         "/redirect-out", "/redirect-in", "/big.html", "/big-declared.html", "/stall.html", "/flaky.html",
-        "/busy.html", "/missing.html", "/loop/a.html",
+        "/busy.html", "/missing.html", "/loop/a.html", "/docs/report.pdf", "/docs/scan.pdf",
     ]
     body = "".join(f'<li><a href="{u}">{u}</a></li>' for u in links)
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>索引</title></head><body><ul>{body}</ul></body></html>".encode()
@@ -86,6 +88,8 @@ class Server:
                     with server.lock:
                         server.active -= 1
 
+        self.report_pdf = text_pdf(law_sentences(shared, n=40))
+        self.scan_pdf = image_pdf(shared)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -156,6 +160,10 @@ class Server:
             if n == 1:
                 return self.send(h, 429, b"<html><body>Too Many Requests</body></html>", headers=[("Retry-After", "1")])
             return self.send(h, 200, data(LAW_C), sjis)
+        if path == "/docs/report.pdf":
+            return self.send(h, 200, self.report_pdf, "application/pdf")
+        if path == "/docs/scan.pdf":
+            return self.send(h, 200, self.scan_pdf, "application/pdf")
         if path == "/loop/a.html":
             return self.send(h, 200, loop_html("/loop/b.html"))
         if path == "/loop/b.html":

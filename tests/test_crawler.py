@@ -18,6 +18,7 @@ from corpus.sources.locate import open_locator
 
 from conftest import write_spec
 from crawl_server import LAW_A, Server, Tracker
+from pdf_fixtures import law_sentences
 
 UA = "jp-corpus-test/0.1 (+mailto:corpus-test@example.org)"
 
@@ -194,7 +195,7 @@ def test_crawl_spec_is_validated_before_any_request(tmp_path, capsys):
     assert sample.crawl.seeds and all(seed.startswith(tuple(sample.crawl.allow)) for seed in sample.crawl.seeds)
 
 
-def test_crawl_warc_through_the_pipeline_locators_open_their_records(crawl, ray_local, tmp_path):
+def test_crawl_warc_through_the_pipeline_locators_open_their_records(crawl, ray_local, tmp_path, shared):
     from corpus.pipeline.runner import run_pipeline
     from corpus.pipeline.spec import load_spec
 
@@ -221,6 +222,11 @@ def test_crawl_warc_through_the_pipeline_locators_open_their_records(crawl, ray_
     status = {r["url"]: r["value"] for r in rejected if r["reason"] == "http_status"}
     assert status[srv.base + "/missing.html"] == 404 and status[srv.base + "/redirect-out"] == 302
     assert status[srv.base + "/flaky.html"] == 500 and status[srv.base + "/busy.html"] == 429
+    # a crawled text PDF is extracted from its WARC record; a crawled scan is rejected with the reason
+    pdf = next(d for d in kept if d["url"] == srv.base + "/docs/report.pdf")
+    assert pdf["charset_evidence"] == "pdf:text-layer" and law_sentences(shared, n=1)[0][:20] in pdf["text"]
+    scan = next(r for r in rejected if r["url"] == srv.base + "/docs/scan.pdf")
+    assert (scan["stage"], scan["reason"]) == ("extract", "pdf_no_text_layer")
 
 
 @pytest.mark.parametrize("concurrency", [1, 2])

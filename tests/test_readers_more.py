@@ -15,6 +15,8 @@ from corpus.sources.inputs import expand_input
 from corpus.sources.locate import open_locator
 from corpus.sources.read import read_inputs
 
+from pdf_fixtures import image_pdf, law_sentences, text_pdf
+
 KOJIKI = "wiki/aozora_kojiki_encodings/03gendaigoyaku_kojiki.txt"
 KAISHA = "law_xml/full/417AC0000000086_20170401_428AC0000000062.xml"
 
@@ -107,34 +109,12 @@ def test_law_xml_api_envelopes(shared):
 
 
 def test_pdf_text_layer_is_read_and_image_only_pdf_is_rejected(shared, tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    law = (shared / "law_html/lawegov_2013_sjis/text/bf2a36e69d30a929.txt").read_text(encoding="utf-8")
-    sentences = [ln.strip() for ln in law.splitlines() if len(ln.strip()) > 10][:6]
-    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiMin-W3"))
-    c = canvas.Canvas(str(tmp_path / "text.pdf"))
-    for page in (sentences[:3], sentences[3:]):
-        c.setFont("HeiseiMin-W3", 9)
-        for i, s in enumerate(page):
-            c.drawString(30, 800 - 14 * i, s[:60])
-        c.showPage()
-    c.save()
-    image = np.frombuffer((shared / "finance/cpa_audit/CPA_AUDIT.xlsx").read_bytes()[: 64 * 64], dtype=np.uint8).reshape(64, 64)
-    fig = plt.figure()
-    fig.figimage(image, cmap="gray")
-    fig.savefig(tmp_path / "scan.pdf")
-    plt.close(fig)
+    sentences = law_sentences(shared)
+    (tmp_path / "text.pdf").write_bytes(text_pdf(sentences))
+    (tmp_path / "scan.pdf").write_bytes(image_pdf(shared))
     rows, rejected, _ = _read(tmp_path)
     (doc,) = rows
     assert doc["locator"] == f"pdf:{tmp_path / 'text.pdf'}" and doc["content_type"] == "application/pdf"
-    for s in sentences:
-        assert s[:60] in doc["text"]
+    assert doc["text"].split("\n\n") == ["\n".join(sentences[:3]), "\n".join(sentences[3:])]  # two pages
     (rej,) = rejected
-    assert rej["reason"] == "pdf_no_text_layer" and "image" in rej["detail"] and rej["input_path"].endswith("scan.pdf")
+    assert rej["reason"] == "pdf_no_text_layer" and "1 image(s)" in rej["detail"] and rej["input_path"].endswith("scan.pdf")
