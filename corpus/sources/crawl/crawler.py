@@ -149,8 +149,15 @@ class Crawler:
             inflight = 0
             new_inflight = 0
 
+            def work(kind: str, task: Task, url: str) -> None:
+                try:
+                    res = fetch(client, url, limits.max_bytes)
+                except Exception as exc:  # e.g. httpx.InvalidURL: a result must always come back
+                    res = FetchResult(url, error="protocol", detail=f"{type(exc).__name__}: {exc}"[:500])
+                results.put((kind, task, res))
+
             def submit(kind: str, task: Task, url: str) -> None:
-                pool.submit(lambda: results.put((kind, task, fetch(client, url, limits.max_bytes))))
+                pool.submit(work, kind, task, url)
 
             while True:
                 now = time.monotonic()
