@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -250,12 +256,6 @@ def test_global_concurrency_limit_and_one_connection_per_host(shared, tmp_path, 
 
 
 def test_cli_crawl_prints_progress_and_sigint_stops_cleanly(shared, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     srv = Server(shared).start()
     try:
         spec = tmp_path / "crawl.toml"
@@ -280,8 +280,21 @@ def test_cli_crawl_prints_progress_and_sigint_stops_cleanly(shared, tmp_path):
         assert "fetched 200 " + srv.base + "/index.html" in err and "stopped:" in err
         fetched = [e for e in read_log(out) if e["event"] == "fetched"]
         assert 2 <= len(fetched) < 8  # stopped early; the frontier keeps the rest queued
-        import sqlite3
         queued = sqlite3.connect(out / "frontier.sqlite").execute("SELECT COUNT(*) FROM urls WHERE state='queued'").fetchone()[0]
         assert queued > 0
+    finally:
+        srv.stop()
+
+
+def test_max_pages_stops_the_crawl_and_keeps_the_rest_queued(shared, tmp_path):
+    srv = Server(shared).start()
+    try:
+        out = tmp_path / "out"
+        summary = Crawler(spec_for(srv, limits={"max_pages": 3}), out).run()
+        assert summary.pages == 3
+        pages = [p for p, _ in srv.requests if p != "/robots.txt"]
+        assert pages == ["/index.html", "/law/a.html", "/law/b.html"]  # document order, fetch-once
+        db = sqlite3.connect(out / "frontier.sqlite")
+        assert db.execute("SELECT COUNT(*) FROM urls WHERE state='queued'").fetchone()[0] > 5
     finally:
         srv.stop()

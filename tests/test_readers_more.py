@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+from io import BytesIO
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from lxml import etree
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from corpus.document import docs_from_rows, sha256_hex
 from corpus.extract.stage import ExtractStage
+from corpus.pipeline.spec import SpecError, load_spec
 from corpus.sources.inputs import expand_input
 from corpus.sources.locate import open_locator
 from corpus.sources.read import read_inputs
 
+from conftest import write_spec
 from pdf_fixtures import image_pdf, law_sentences, text_pdf
 
 KOJIKI = "wiki/aozora_kojiki_encodings/03gendaigoyaku_kojiki.txt"
@@ -118,3 +124,35 @@ def test_pdf_text_layer_is_read_and_image_only_pdf_is_rejected(shared, tmp_path)
     assert doc["text"].split("\n\n") == ["\n".join(sentences[:3]), "\n".join(sentences[3:])]  # two pages
     (rej,) = rejected
     assert rej["reason"] == "pdf_no_text_layer" and "1 image(s)" in rej["detail"] and rej["input_path"].endswith("scan.pdf")
+
+
+def test_format_forces_a_reader_and_bad_values_fail_the_spec(shared, tmp_path):
+    (tmp_path / "laws").mkdir()
+    (tmp_path / "laws" / "kaisha.dat").write_bytes((shared / KAISHA).read_bytes())
+    (tmp_path / "laws" / ".hidden").write_text("x", encoding="utf-8")
+    files, skipped = expand_input(tmp_path / "laws", "s", "l", format="law_xml")
+    assert [f.kind for f in files] == ["law_xml"] and [Path(s).name for s in skipped] == [".hidden"]
+    table, rejected, _ = read_inputs(files)
+    assert table.column("title").to_pylist() == ["会社法"] and rejected.num_rows == 0
+    spec = write_spec(tmp_path / "spec.toml", [(tmp_path / "laws", "s", "l")])
+    text = spec.read_text(encoding="utf-8").replace('license = "l"\n', 'license = "l"\nformat = "docx"\ntext_column = ""\n', 1)
+    spec.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_spec(spec)
+    assert "inputs[0].format" in str(err.value) and "inputs[0].text_column" in str(err.value)
+
+
+def test_warc_truncated_header_record_is_rejected(shared, tmp_path):
+    page = (shared / "law_html/lawegov_2013_sjis/html/bf2a36e69d30a929.html").read_bytes()
+    path = tmp_path / "t.warc.gz"
+    with path.open("wb") as fh:
+        w = WARCWriter(fh, gzip=True, warc_version="1.1")
+        for url, extra in (("http://a.example/full", {}), ("http://a.example/cut", {"WARC-Truncated": "length"})):
+            body = page if not extra else page[:1000]
+            rec = w.create_warc_record(url, "response", payload=BytesIO(body), warc_headers_dict=extra,
+                                       http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=Shift_JIS")], protocol="HTTP/1.1"))
+            w.write_record(rec)
+    rows, rejected, _ = _read(path)
+    assert [r["url"] for r in rows] == ["http://a.example/full"]
+    assert rows[0]["warc_record_id"].startswith("<urn:uuid:") and rows[0]["payload_digest"].startswith("sha1:")
+    assert [(r["url"], r["reason"], r["detail"]) for r in rejected] == [("http://a.example/cut", "warc_truncated_record", "WARC-Truncated: length")]
