@@ -25,9 +25,13 @@ class _Strict(BaseModel):
 
 
 class InputSpec(_Strict):
-    path: str = Field(description="File or directory (WARC, .warc.gz, .html), relative to the spec file.")
+    path: str = Field(description="File or directory (WARC, HTML, .txt, JSONL, Parquet, law XML, PDF), relative to the spec file.")
     source: str = Field(min_length=1, description="Source name recorded on every document.")
     license: str = Field(min_length=1, description="Licence id recorded on every document from this input.")
+    format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "pdf"] | None = Field(
+        None, description="Reader for every file under path; default: chosen by file name."
+    )
+    text_column: str = Field("text", min_length=1, description="JSONL field / Parquet column holding the text.")
 
 
 class InputDefaults(_Strict):
