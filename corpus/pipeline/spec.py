@@ -48,7 +48,7 @@ class NormalizeSpec(_Strict):
 
 
 class QualitySpec(_Strict):
-    profile: str = Field("basic", description="Profile name under filters/quality/, or a path to a .toml.")
+    profile: str = Field("swallow-v1", description="Profile name under filters/quality/, or a path to a .toml.")
     thresholds: dict[str, float] = Field(default_factory=dict, description="Rule name -> threshold override.")
 
 
