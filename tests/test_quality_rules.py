@@ -90,3 +90,12 @@ def test_chinese_is_not_japanese_but_kanji_heavy_law_is(shared):
     scores = {k: compute_signals(t[k], ["ja_score"])["ja_score"] for k in ("law", "finance", "diet", "chinese", "aragonese")}
     assert scores["chinese"] == 0.0 and scores["aragonese"] < 0.05
     assert min(scores["law"], scores["finance"], scores["diet"]) > 0.9
+
+
+def test_quality_doc_lists_every_rule_of_every_profile():
+    from corpus.filters.profile_doc import DOC, updated
+
+    doc = DOC.read_text(encoding="utf-8")
+    assert updated(doc) == doc, "docs/quality.md is stale: run python -m corpus.filters.profile_doc"
+    for p, r in RULES:
+        assert f"`{r.name}`" in doc and r.origin.split(" (")[0] in doc
