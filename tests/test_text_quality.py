@@ -158,3 +158,14 @@ def test_boilerplate_lines_repeated_on_a_site_are_removed_and_counted(shared):
     assert kept["other"]["boilerplate_lines"] == 0 and "デジタル庁 note" in kept["other"]["text"]  # other host
     assert out.rejected.to_pylist()[0]["reason"] == "empty_after_boilerplate"
     assert is_known_boilerplate("当サイトではCookieを使用しています。") and not is_known_boilerplate(sentences[0])
+
+
+def test_japanese_punctuation_option_keeps_sentence_ends(shared):
+    from corpus.text.normalize import normalize_text
+
+    law = texts(shared)["law"]
+    academic = law.replace("、", "，").replace("。", "．")  # the ，． style of some official texts
+    assert normalize_text(academic, japanese_punctuation=True) == law
+    plain = normalize_text(academic)
+    assert "。" not in plain and "," in plain  # NFKC alone leaves no sentence ends
+    assert len(split_sentences(normalize_text(academic, japanese_punctuation=True))) > len(split_sentences(plain))

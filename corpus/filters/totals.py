@@ -6,7 +6,7 @@ duplicates), so the manifest says how much was redacted or removed in the data a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pyarrow.parquet as pq
 
@@ -15,27 +15,24 @@ from corpus.filters.pii import PII_TYPES
 BOILERPLATE_COLUMN = "boilerplate_lines"
 
 
-def cleaning_totals(kept_files: Iterable[str], dropped: set[str]) -> dict:
-    """``{"pii": {type: n}, "boilerplate_lines_removed": n}``; keys only for columns present."""
-    pii: dict[str, int] = {}
-    boiler: int | None = None
+def cleaning_totals(
+    kept_files: Iterable[str], dropped: set[str], pii_types: Sequence[str] | None, boilerplate: bool
+) -> dict:
+    """``{"pii": {type: n}, "boilerplate_lines_removed": n}`` for the enabled steps (zeros included)."""
+    pii = {t: 0 for t in PII_TYPES if pii_types is not None and t in pii_types}
+    columns = {f"pii_{t}": t for t in pii} | ({BOILERPLATE_COLUMN: "boilerplate"} if boilerplate else {})
+    totals = dict.fromkeys(columns.values(), 0)
     for f in kept_files:
-        names = set(pq.read_schema(f).names)
-        cols = [c for c in [f"pii_{t}" for t in PII_TYPES] + [BOILERPLATE_COLUMN] if c in names]
-        if not cols:
+        present = [c for c in columns if c in pq.read_schema(f).names]
+        if not present:
             continue
-        table = pq.read_table(f, columns=["doc_id", *cols])
+        table = pq.read_table(f, columns=["doc_id", *present])
         ids = table.column("doc_id").to_pylist()
-        for c in cols:
-            total = sum(v or 0 for d, v in zip(ids, table.column(c).to_pylist()) if d not in dropped)
-            if c == BOILERPLATE_COLUMN:
-                boiler = (boiler or 0) + total
-            else:
-                key = c[len("pii_"):]
-                pii[key] = pii.get(key, 0) + total
+        for c in present:
+            totals[columns[c]] += sum(v or 0 for d, v in zip(ids, table.column(c).to_pylist()) if d not in dropped)
     out: dict = {}
-    if pii:
-        out["pii"] = {t: pii[t] for t in PII_TYPES if t in pii}
-    if boiler is not None:
-        out["boilerplate_lines_removed"] = boiler
+    if pii_types is not None:
+        out["pii"] = {t: totals[t] for t in pii}
+    if boilerplate:
+        out["boilerplate_lines_removed"] = totals["boilerplate"]
     return out

@@ -32,7 +32,7 @@ def document_stages(loaded: LoadedSpec) -> list[Stage]:
     b = s.boilerplate
     return [
         ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
-        NormalizeStage(s.normalize.form),
+        NormalizeStage(s.normalize.form, s.normalize.japanese_punctuation),
         *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
         *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),

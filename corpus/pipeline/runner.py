@@ -284,7 +284,7 @@ def run_pipeline(
         "shards": shards,
         "rejected_files": rejected_files,
         "totals": totals(stages, kept, tokens),
-        **cleaning_totals(kept_files, dropped),
+        **cleaning_totals(kept_files, dropped, spec.pii.types if spec.pii.enabled else None, spec.boilerplate.enabled),
         "volatile": {
             "_note": "the only fields that differ between identical runs",
             "started_at": started.isoformat(timespec="seconds"),

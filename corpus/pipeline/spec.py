@@ -45,6 +45,7 @@ class ExtractSpec(_Strict):
 
 class NormalizeSpec(_Strict):
     form: Literal["NFKC", "NFC", "none"] = "NFKC"
+    japanese_punctuation: bool = Field(False, description="Rewrite full-width ，． to 、。 before Unicode normalisation.")
 
 
 class QualitySpec(_Strict):
