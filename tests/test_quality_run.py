@@ -13,10 +13,16 @@ from corpus.pipeline.spec import SpecError, load_spec
 from conftest import write_spec
 
 
-def test_bad_pii_type_is_a_spec_error(tmp_path, shared):
-    spec = write_spec(tmp_path / "s.toml", [(shared / "gov_html/digital_agency_note_2021", "da", "LicenseRef-x")], '[pii]\ntypes = ["ssn"]\n')
-    with pytest.raises(SpecError, match=r"pii\.types"):
+@pytest.mark.parametrize(
+    "extra,field",
+    [('[pii]\ntypes = ["ssn"]\n', "pii.types"), ("[pii]\ntypes = []\n", "pii.types"),
+     ("[boilerplate]\nmin_docs = 0\n", "boilerplate.min_docs"), ("[normalize]\njapanese_punctuation = 2\n", "normalize.japanese_punctuation")],
+)
+def test_bad_cleaning_settings_are_spec_errors(tmp_path, shared, extra, field):
+    spec = write_spec(tmp_path / "s.toml", [(shared / "gov_html/digital_agency_note_2021", "da", "LicenseRef-x")], extra)
+    with pytest.raises(SpecError) as err:
         load_spec(spec)
+    assert field in str(err.value)
 
 
 def test_pipeline_cleans_judges_and_redacts_real_pages(ray_local, shared, tmp_path):

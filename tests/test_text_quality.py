@@ -83,6 +83,8 @@ def test_default_profile_keeps_law_and_regulator_pages_and_names_why_others_drop
         shared,
         "law_html/lawegov_2013_sjis/html/bf2a36e69d30a929.html",
         "law_html/lawegov_2013_sjis/html/d3706fc85c406a45.html",
+        "law_html/egov_2025_utf8/341AC0000000138_19980401_409AC0000000089.html",
+        "law_html/egov_2025_utf8/328M50000040075_20250501_507M60000002023.html",
         "gov_html/digital_agency_note_2021/n_n3690482b9676.html",
         "gov_html/digital_agency_note_2021/n_nf2c340029002.html",
         "warc/commoncrawl_whirlwind/whirlwind.warc.gz",
@@ -100,6 +102,7 @@ def test_default_profile_keeps_law_and_regulator_pages_and_names_why_others_drop
     profile = load_profile("swallow-v1")
     out = QualityStage(profile).process(_table(docs))
     assert sorted(out.kept.column("doc_id").to_pylist()) == [
+        "328M50000040075_20250501_507M60000002023.html", "341AC0000000138_19980401_409AC0000000089.html",
         "bf2a36e69d30a929.html", "d3706fc85c406a45.html", "n_n3690482b9676.html", "n_nf2c340029002.html",
     ]
     why = {r["doc_id"]: r["rule"] for r in out.rejected.to_pylist()}
