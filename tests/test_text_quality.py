@@ -172,3 +172,23 @@ def test_japanese_punctuation_option_keeps_sentence_ends(shared):
     plain = normalize_text(academic)
     assert "。" not in plain and "," in plain  # NFKC alone leaves no sentence ends
     assert len(split_sentences(normalize_text(academic, japanese_punctuation=True))) > len(split_sentences(plain))
+
+
+def test_pii_leaves_real_financial_and_law_text_alone_and_skips_number_rows(shared):
+    """No false positives on 230 chABSA filings and 127 statutes; year rows are not My Numbers."""
+    import json
+
+    from corpus.text.normalize import normalize_text
+
+    docs = [
+        "\n".join(s["sentence"] for s in json.loads(p.read_text(encoding="utf-8"))["sentences"])
+        for p in sorted((shared / "finance/chabsa").glob("*.json"))
+    ] + [p.read_text(encoding="utf-8") for p in sorted((shared / "law_html/lawegov_2013_sjis/text").glob("*.txt"))]
+    assert len(docs) == 357
+    for d in docs:
+        text = normalize_text(d)
+        assert redact(text) == (text, dict.fromkeys(("email", "phone", "mynumber", "card"), 0))
+    for row in ("2015 2016 2017 2018", "2016 2017 2018", "2016-2017-2018"):
+        assert redact(row)[0] == row
+    for card in ("378282246310005", "3782 822463 10005", "3530111333300000", "5555-5555-5555-4444"):
+        assert redact(f"番号 {card} です")[0] == "番号 [CARD] です"

@@ -26,8 +26,13 @@ PLACEHOLDERS = {"email": "[EMAIL]", "phone": "[PHONE]", "mynumber": "[MYNUMBER]"
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Domestic 0AB-CDE-FGHI / 090-1234-5678 / (03)1234-5678 / 0120-123-456, or +81 forms.
 _PHONE = re.compile(r"(?<![\d+-])(?:\+81[ -]?\(?0?\)?|\(?0)\d{1,4}\)?[ -]?\d{1,4}[ -]\d{3,4}(?![\d-])")
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_MYNUMBER = re.compile(r"(?<![\d-])\d{4}[ -]?\d{4}[ -]?\d{4}(?![\d-])")
+# Contiguous, or grouped with one consistent separator (4-4-4-4..7 or Amex 4-6-5).
+_CARD = re.compile(r"(?<![\d-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{5})(?![\d-])")
+_MYNUMBER = re.compile(r"(?<![\d-])(?:\d{12}|\d{4}([ -])\d{4}\1\d{4})(?![\d-])")
+#: Issuer prefixes of the card brands used in Japan (Visa, Mastercard, JCB, Amex, Diners,
+#: Discover, UnionPay): a Luhn-valid run of table figures rarely starts with one of them.
+_CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|35(?:2[89]|[3-8]\d)|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|2)")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 def digits(s: str) -> str:
@@ -55,6 +60,19 @@ def mynumber_valid(number: str) -> bool:
     return int(number[11]) == (0 if r <= 1 else 11 - r)
 
 
+def card_valid(match: str) -> bool:
+    d = digits(match)
+    return 13 <= len(d) <= 19 and _CARD_PREFIX.match(d) is not None and luhn_valid(d)
+
+
+def mynumber_match_valid(match: str) -> bool:
+    """Check digit, and not a row of years (2016 2017 2018 in a financial table)."""
+    groups = re.split(r"[ -]", match)
+    if len(groups) == 3 and all(_YEAR.fullmatch(g) for g in groups):
+        return False
+    return mynumber_valid(digits(match))
+
+
 def phone_valid(match: str) -> bool:
     d = digits(match)
     if match.startswith("+81"):
@@ -65,8 +83,8 @@ def phone_valid(match: str) -> bool:
 _CHECKS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
     "email": (_EMAIL, lambda m: True),
     # Cards before My Number and phones: a 16-digit card must not be read as pieces of others.
-    "card": (_CARD, lambda m: 13 <= len(digits(m)) <= 19 and luhn_valid(digits(m))),
-    "mynumber": (_MYNUMBER, lambda m: mynumber_valid(digits(m))),
+    "card": (_CARD, card_valid),
+    "mynumber": (_MYNUMBER, mynumber_match_valid),
     "phone": (_PHONE, phone_valid),
 }
 
