@@ -192,3 +192,19 @@ def test_pii_leaves_real_financial_and_law_text_alone_and_skips_number_rows(shar
         assert redact(row)[0] == row
     for card in ("378282246310005", "3782 822463 10005", "3530111333300000", "5555-5555-5555-4444"):
         assert redact(f"番号 {card} です")[0] == "番号 [CARD] です"
+
+
+def test_new_thresholds_reapply_from_score_columns_without_recomputing(shared, monkeypatch):
+    from corpus.filters.quality import rejudge
+
+    t = texts(shared)
+    docs = {"law": t["law"], "finance": t["finance"], "diet": t["diet"]}
+    profile = load_profile("swallow-v1")
+    kept = QualityStage(profile).process(_table(docs)).kept
+    assert kept.num_rows == 3 and rejudge(kept, profile) == []
+    stricter = profile.with_thresholds({"max_noun_ratio": 0.5, "min_chars": 5000})
+    monkeypatch.setattr(signals_mod, "parse", lambda text: pytest.fail("rejudge must not parse"))
+    again = {d: (w.rule, w.value) for d, w in rejudge(kept, stricter)}
+    monkeypatch.undo()  # the same decisions, computed from the text again
+    recomputed = {r["doc_id"]: (r["rule"], r["value"]) for r in QualityStage(stricter).process(_table(docs)).rejected.to_pylist()}
+    assert again == recomputed and again

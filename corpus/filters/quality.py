@@ -37,3 +37,23 @@ class QualityStage(RowStage):
             if (why := rule.judge(values[rule.signal])) is not None:
                 return why
         return {**row, **{f"q_{k}": values.get(k) for k in self._columns}}
+
+
+def rejudge(table: pa.Table, profile: Profile) -> list[tuple[str, Rejection]]:
+    """Re-apply ``profile`` to already-scored documents from their ``q_*`` columns alone.
+
+    No text is read and nothing is parsed: this is how a new threshold is tried on a finished
+    run's shards. Returns (doc_id, first failed rule) for documents the profile would now drop.
+    A rule whose signal has no column cannot be judged this way and raises ``KeyError``.
+    """
+    missing = sorted({r.signal for r in profile.rules} - {c[2:] for c in table.schema.names if c.startswith("q_")})
+    if missing:
+        raise KeyError(f"no q_ column for signal(s) {missing}: recompute with QualityStage")
+    rules = profile.rules_by_cost()
+    out = []
+    for row in table.select(["doc_id", *{f"q_{r.signal}" for r in rules}]).to_pylist():
+        for rule in rules:
+            if (why := rule.judge(row[f"q_{rule.signal}"])) is not None:
+                out.append((row["doc_id"], why))
+                break
+    return out
