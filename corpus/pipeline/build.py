@@ -7,6 +7,8 @@ from typing import Any
 from corpus import __version__
 from corpus.document import SCHEMA_VERSION
 from corpus.extract.stage import ExtractStage
+from corpus.filters.boilerplate import BoilerplateStage
+from corpus.filters.pii import PiiStage
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
 from corpus.pipeline.spec import LoadedSpec
@@ -16,7 +18,7 @@ from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "extract", "normalize", "quality", "tokens", "dedup_exact"]
+STAGE_ORDER = ["read", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
@@ -27,10 +29,13 @@ def quality_profile(loaded: LoadedSpec) -> Profile:
 def document_stages(loaded: LoadedSpec) -> list[Stage]:
     """The per-document stages, run inside each partition in this order."""
     s = loaded.spec
+    b = s.boilerplate
     return [
         ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
-        NormalizeStage(s.normalize.form),
+        NormalizeStage(s.normalize.form, s.normalize.japanese_punctuation),
+        *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
+        *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
         TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
     ]
 
@@ -56,6 +61,8 @@ def stage_config_sha256(loaded: LoadedSpec) -> str:
             "extract": s.extract.model_dump(),
             "normalize": s.normalize.model_dump(),
             "quality": profile_record(quality_profile(loaded)),
+            "boilerplate": s.boilerplate.model_dump(),
+            "pii": s.pii.model_dump(),
             "tokenizer": model_sha256(str(loaded.resolve(s.tokenizer.model))),
         }
     )

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from corpus.dedup.exact import KEY_COLUMNS, STAGE as DEDUP_STAGE, exact_duplicates
 from corpus.document import REJECT_SCHEMA
+from corpus.filters.totals import cleaning_totals
 from corpus.pipeline.build import STAGE_ORDER, document_stages, profile_record, quality_profile, stage_config_sha256
 from corpus.pipeline.partitions import CheckpointStore, Partition, plan_partitions, process_partition
 from corpus.pipeline.spec import LoadedSpec
@@ -283,6 +284,7 @@ def run_pipeline(
         "shards": shards,
         "rejected_files": rejected_files,
         "totals": totals(stages, kept, tokens),
+        **cleaning_totals(kept_files, dropped, spec.pii.types if spec.pii.enabled else None, spec.boilerplate.enabled),
         "volatile": {
             "_note": "the only fields that differ between identical runs",
             "started_at": started.isoformat(timespec="seconds"),

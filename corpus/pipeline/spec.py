@@ -49,11 +49,30 @@ class ExtractSpec(_Strict):
 
 class NormalizeSpec(_Strict):
     form: Literal["NFKC", "NFC", "none"] = "NFKC"
+    japanese_punctuation: bool = Field(False, description="Rewrite full-width ，． to 、。 before Unicode normalisation.")
 
 
 class QualitySpec(_Strict):
-    profile: str = Field("basic", description="Profile name under filters/quality/, or a path to a .toml.")
+    profile: str = Field("swallow-v1", description="Profile name under filters/quality/, or a path to a .toml.")
     thresholds: dict[str, float] = Field(default_factory=dict, description="Rule name -> threshold override.")
+
+
+class BoilerplateSpec(_Strict):
+    """Site chrome lines removed after normalisation (see docs/quality.md)."""
+
+    enabled: bool = True
+    min_docs: PositiveInt = Field(3, description="A short line in at least this many documents of one site (in a partition) is boilerplate.")
+    max_line_chars: PositiveInt = Field(100, description="Longer lines are never treated as repeated boilerplate.")
+    known_lines: bool = Field(True, description="Also remove the known Japanese chrome lines of filters/boilerplate/.")
+
+
+class PiiSpec(_Strict):
+    """PII redaction with typed placeholders, after the quality rules and before token counting."""
+
+    enabled: bool = True
+    types: list[Literal["email", "phone", "mynumber", "card"]] = Field(
+        default_factory=lambda: ["email", "phone", "mynumber", "card"], min_length=1
+    )
 
 
 class ExactDedupSpec(_Strict):
@@ -114,6 +133,8 @@ class PipelineSpec(_Strict):
     shards: ShardsSpec = ShardsSpec()
     partitioning: PartitionSpec = PartitionSpec()
     ray: RaySpec = RaySpec()
+    boilerplate: BoilerplateSpec = BoilerplateSpec()
+    pii: PiiSpec = PiiSpec()
 
     @field_validator("inputs")
     @classmethod
