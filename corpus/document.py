@@ -37,6 +37,7 @@ DOC_FIELDS: list[pa.Field] = [
     # WARC provenance (null for other inputs): the record's own id and its payload digest header.
     pa.field("warc_record_id", pa.string()),
     pa.field("payload_digest", pa.string()),
+    pa.field("dup_cluster_size", pa.int64()),
 ]
 
 DOC_SCHEMA = pa.schema(DOC_FIELDS, metadata={"corpus.schema_version": SCHEMA_VERSION})

@@ -6,6 +6,8 @@ from typing import Any
 
 from corpus import __version__
 from corpus.document import SCHEMA_VERSION
+from corpus.dedup.minhash import MinHasher
+from corpus.dedup.reference import signature_settings
 from corpus.extract.stage import ExtractStage
 from corpus.filters.boilerplate import BoilerplateStage
 from corpus.filters.pii import PiiStage
@@ -18,7 +20,7 @@ from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact"]
+STAGE_ORDER = ["read", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
@@ -40,6 +42,14 @@ def document_stages(loaded: LoadedSpec) -> list[Stage]:
     ]
 
 
+def near_hasher(loaded: LoadedSpec) -> MinHasher | None:
+    """The MinHash signer partitions run when near dedup is on (signatures go in the checkpoint)."""
+    near = loaded.spec.dedup.near
+    if not near.enabled:
+        return None
+    return MinHasher(near.bands * near.rows, near.seed, near.shingle, near.ngram)
+
+
 def profile_record(profile: Profile) -> dict[str, Any]:
     return {
         "name": profile.name,
@@ -54,8 +64,10 @@ def profile_record(profile: Profile) -> dict[str, Any]:
 def stage_config_sha256(loaded: LoadedSpec) -> str:
     """Hash of everything that changes per-document results: a checkpoint is reused only if equal."""
     s = loaded.spec
+    near = {"near_signatures": signature_settings(s.dedup.near.model_dump())} if s.dedup.near.enabled else {}
     return object_sha256(
         {
+            **near,
             "version": __version__,
             "schema": SCHEMA_VERSION,
             "extract": s.extract.model_dump(),

@@ -79,8 +79,32 @@ class ExactDedupSpec(_Strict):
     enabled: bool = True
 
 
+class NearDedupSpec(_Strict):
+    """MinHash-LSH near-duplicate removal (docs/dedup.md); runs after exact dedup."""
+
+    enabled: bool = False
+    shingle: Literal["char", "morpheme"] = Field("char", description="Character n-grams of the NFKC text, or fugashi morpheme n-grams.")
+    ngram: PositiveInt = Field(5, le=64, description="Shingle length in characters or morphemes.")
+    bands: PositiveInt = Field(14, description="LSH bands b (datasketch params=(b, r)); num_perm = bands * rows.")
+    rows: PositiveInt = Field(8, description="Signature slots per band r.")
+    seed: int = Field(1, ge=0, lt=2**32, description="Seed of the MinHash permutations (datasketch's seed).")
+    min_jaccard: float = Field(0.5, ge=0.0, le=1.0, description="A candidate pair is merged only if its estimated Jaccard is at least this; 0 trusts LSH alone.")
+    representative: Literal["source_priority", "newest"] = Field(
+        "source_priority", description="Which member a cluster keeps: spec input order, longest, doc_id; or newest fetch_time first."
+    )
+    reference: str | None = Field(None, description="Output directory of an earlier run: documents near-duplicating its corpus are removed.")
+
+    @field_validator("rows")
+    @classmethod
+    def _perm_limit(cls, v: int, info) -> int:
+        if v * info.data.get("bands", 1) > 4096:
+            raise ValueError("bands * rows (the number of permutations) must be at most 4096")
+        return v
+
+
 class DedupSpec(_Strict):
     exact: ExactDedupSpec = ExactDedupSpec()
+    near: NearDedupSpec = NearDedupSpec()
 
 
 class TokenizerSpec(_Strict):
@@ -114,6 +138,7 @@ class RaySpec(_Strict):
     )
     documents: StageResources = StageResources()
     shards: StageResources = StageResources()
+    dedup: StageResources = StageResources()
 
 
 class PipelineMeta(_Strict):
@@ -216,6 +241,12 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
         load_profile(spec.quality.profile, loaded.base).with_thresholds(spec.quality.thresholds)
     except ProfileError as exc:
         problems.append(f"  quality: {exc}")
+    near = spec.dedup.near
+    if near.enabled and near.reference:
+        from corpus.dedup.reference import reference_problem
+
+        if problem := reference_problem(loaded.resolve(near.reference), near.model_dump()):
+            problems.append(f"  dedup.near.reference: {problem}")
     if problems:
         raise SpecError(f"{path}: invalid pipeline spec:\n" + "\n".join(problems))
     return loaded

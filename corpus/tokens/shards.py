@@ -19,7 +19,7 @@ from corpus.provenance.hashing import file_sha256
 SHARD_COLUMNS = [
     "doc_id", "text", "n_tokens", "n_chars", "source", "license", "url", "locator", "title",
     "fetch_time", "raw_sha256", "text_sha256", "charset", "charset_evidence",
-    "warc_record_id", "payload_digest",
+    "warc_record_id", "payload_digest", "dup_cluster_size",
 ]
 
 
