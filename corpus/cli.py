@@ -63,6 +63,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if t["accounting_ok"] else EXIT_FAILED
 
 
+CRAWL_HELP = """\
+Crawl the seeds of a crawl spec (TOML) within its allowlist and write:
+  DIR/warc/<name>-00000.warc.gz  WARC/1.1: request, response and a metadata record (the crawl's
+                                decision) per HTTP exchange; rotated by [output] warc_max_bytes
+  DIR/crawl-log.jsonl           one JSON line per decision (fetched, retry, robots_disallowed,
+                                redirect_outside_allowlist, too_large, retries_exhausted, ...)
+  DIR/frontier.sqlite           persisted frontier: re-running the same command continues an
+                                interrupted crawl without refetching stored pages
+
+robots.txt (incl. Crawl-delay) is obeyed; one request per host at a time. Ctrl-C stops cleanly.
+Feed the result to the pipeline with:  corpus run SPEC --input DIR/warc --output OUT
+See docs/acquisition.md."""
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    import signal
+
+    from corpus.sources.crawl.crawler import Crawler
+    from corpus.sources.crawl.spec import CrawlSpecError, load_crawl_spec
+
+    console = _console()
+    try:
+        spec = load_crawl_spec(args.spec)
+    except CrawlSpecError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_USAGE
+    counter = {"n": 0}
+
+    def progress(event: str, url: str, entry: dict) -> None:
+        if event in ("seed", "robots"):
+            return
+        if event not in ("retry", "resume", "robots_disallowed"):
+            counter["n"] += 1
+        status = entry.get("status") or entry.get("error") or ""
+        console.print(f"  [{counter['n']}/{spec.limits.max_pages}] {event} {status} {url}", highlight=False, markup=False, soft_wrap=True)
+
+    crawler = Crawler(spec, Path(args.output), progress)
+    previous = signal.signal(signal.SIGINT, lambda *_: crawler.stop())
+    console.print(f"crawling [bold]{spec.crawl.name}[/bold] -> {args.output}")
+    try:
+        summary = crawler.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    console.print(
+        f"{'stopped' if summary.stopped else 'done'}: {summary.pages} page(s) this run, {summary.stored} stored; "
+        f"events {dict(sorted(summary.events.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",
+        highlight=False, markup=False,
+    )
+    return EXIT_OK
+
+
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     from corpus.tokens.train import train_tokenizer
 
@@ -134,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else an embedded local Ray)")
     run.add_argument("--clean-work", action="store_true", help="delete DIR/_work checkpoints after a successful run")
     run.set_defaults(func=cmd_run)
+
+    crawl = sub.add_parser("crawl", help="crawl allowlisted sites into WARC/1.1", description=CRAWL_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    crawl.add_argument("spec", help="crawl spec (TOML), e.g. pipelines/crawl-sample.toml")
+    crawl.add_argument("--output", "-o", required=True, help="crawl directory (created if missing; reused to resume)")
+    crawl.set_defaults(func=cmd_crawl)
 
     aud = sub.add_parser("audit", help="re-verify an output directory (hashes, counts, licences, schemas, Croissant)",
                          description=AUDIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -46,6 +46,10 @@ DOC_FIELDS: list[pa.Field] = [
     pa.field("text_sha256", pa.string()),
     pa.field("n_chars", pa.int64()),
     pa.field("n_tokens", pa.int64()),
+    # WARC provenance (null for other inputs): the record's own id and its payload digest header.
+    pa.field("warc_record_id", pa.string()),
+    pa.field("payload_digest", pa.string()),
+    pa.field("dup_cluster_size", pa.int64()),
     *LICENSE_FIELDS,
 ]
 

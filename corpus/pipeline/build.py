@@ -6,7 +6,11 @@ from typing import Any
 
 from corpus import __version__
 from corpus.document import SCHEMA_VERSION
+from corpus.dedup.minhash import MinHasher
+from corpus.dedup.reference import signature_settings
 from corpus.extract.stage import ExtractStage
+from corpus.filters.boilerplate import BoilerplateStage
+from corpus.filters.pii import PiiStage
 from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses_path, default_sources_path
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
@@ -17,7 +21,7 @@ from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "license", "extract", "normalize", "quality", "tokens", "dedup_exact"]
+STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
@@ -28,11 +32,14 @@ def quality_profile(loaded: LoadedSpec) -> Profile:
 def document_stages(loaded: LoadedSpec) -> list[Stage]:
     """The per-document stages, run inside each partition in this order."""
     s = loaded.spec
+    b = s.boilerplate
     return [
         license_stage(loaded),  # on the raw bytes, before extract drops them
         ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
-        NormalizeStage(s.normalize.form),
+        NormalizeStage(s.normalize.form, s.normalize.japanese_punctuation),
+        *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
+        *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
         TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
     ]
 
@@ -42,6 +49,14 @@ def license_stage(loaded: LoadedSpec) -> LicenseStage:
     policy = LicensePolicy(tuple(pol.allowed), pol.require_commercial, pol.require_redistribution, pol.on_conflict, pol.allow_unknown_for_training)
     paths = [str(loaded.resolve(p)) if p else None for p in (pol.licenses_file, pol.sources_file)]
     return LicenseStage(policy, *paths)
+
+
+def near_hasher(loaded: LoadedSpec) -> MinHasher | None:
+    """The MinHash signer partitions run when near dedup is on (signatures go in the checkpoint)."""
+    near = loaded.spec.dedup.near
+    if not near.enabled:
+        return None
+    return MinHasher(near.bands * near.rows, near.seed, near.shingle, near.ngram)
 
 
 def profile_record(profile: Profile) -> dict[str, Any]:
@@ -63,13 +78,17 @@ def license_registries_sha256(loaded: LoadedSpec) -> list[str]:
 def stage_config_sha256(loaded: LoadedSpec) -> str:
     """Hash of everything that changes per-document results: a checkpoint is reused only if equal."""
     s = loaded.spec
+    near = {"near_signatures": signature_settings(s.dedup.near.model_dump())} if s.dedup.near.enabled else {}
     return object_sha256(
         {
+            **near,
             "version": __version__,
             "schema": SCHEMA_VERSION,
             "extract": s.extract.model_dump(),
             "normalize": s.normalize.model_dump(),
             "quality": profile_record(quality_profile(loaded)),
+            "boilerplate": s.boilerplate.model_dump(),
+            "pii": s.pii.model_dump(),
             "tokenizer": model_sha256(str(loaded.resolve(s.tokenizer.model))),
             "license": {"policy": s.license_policy.model_dump(), "registries": license_registries_sha256(loaded)},
         }

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpus.dedup.minhash import MinHasher
 from corpus.pipeline.spec import LoadedSpec
 from corpus.provenance.hashing import object_sha256
 from corpus.sources.inputs import InputFile, expand_input
@@ -46,7 +47,7 @@ def plan_partitions(loaded: LoadedSpec, config_sha256: str) -> tuple[list[Partit
     files: list[InputFile] = []
     skipped: list[str] = []
     for inp in loaded.spec.inputs:
-        found, skip = expand_input(loaded.resolve(inp.path), inp.source, inp.license)
+        found, skip = expand_input(loaded.resolve(inp.path), inp.source, inp.license, inp.format, inp.text_column)
         files.extend(found)
         skipped.extend(skip)
     groups: list[list[InputFile]] = []
@@ -64,7 +65,7 @@ def plan_partitions(loaded: LoadedSpec, config_sha256: str) -> tuple[list[Partit
     if current:
         groups.append(current)
     partitions = [
-        Partition(i, object_sha256({"files": [(f.path, f.sha256, f.source, f.license) for f in g], "config": config_sha256})[:20], tuple(g))
+        Partition(i, object_sha256({"files": [(f.path, f.sha256, f.source, f.license, f.kind, f.text_column) for f in g], "config": config_sha256})[:20], tuple(g))
         for i, g in enumerate(groups)
     ]
     return partitions, files, skipped
@@ -75,10 +76,15 @@ class PartitionResult:
     kept: pa.Table
     rejected: pa.Table
     counts: dict[str, StageCounts]
+    signatures: pa.Table | None = None
 
 
-def process_partition(partition: Partition, stages: list[Stage]) -> PartitionResult:
-    """Read a partition and pass it through every document stage; no Ray needed."""
+def process_partition(partition: Partition, stages: list[Stage], hasher: MinHasher | None = None) -> PartitionResult:
+    """Read a partition and pass it through every document stage; no Ray needed.
+
+    With a ``hasher`` the kept documents' MinHash signatures are computed here too, so they are
+    checkpointed with the partition and a resumed run never recomputes them.
+    """
     table, rejected, read_counts = read_inputs(partition.files)
     counts = {"read": read_counts}
     rejected_parts = [rejected]
@@ -88,7 +94,8 @@ def process_partition(partition: Partition, stages: list[Stage]) -> PartitionRes
         rejected_parts.append(out.rejected)
         table = out.kept
     rejected_all = pa.concat_tables(rejected_parts)
-    return PartitionResult(table, rejected_all, counts)
+    signatures = hasher.signature_table(table) if hasher else None
+    return PartitionResult(table, rejected_all, counts, signatures)
 
 
 class CheckpointStore:
@@ -109,6 +116,8 @@ class CheckpointStore:
         tmp.mkdir()
         pq.write_table(result.kept, tmp / "kept.parquet", compression="zstd")
         pq.write_table(result.rejected, tmp / "rejected.parquet", compression="zstd")
+        if result.signatures is not None:
+            pq.write_table(result.signatures, tmp / "signatures.parquet", compression="zstd")
         (tmp / "counts.json").write_text(
             json.dumps({k: v.to_dict() for k, v in result.counts.items()}), encoding="utf-8"
         )
@@ -123,6 +132,9 @@ class CheckpointStore:
 
     def kept_file(self, key: str) -> Path:
         return self.path(key) / "kept.parquet"
+
+    def signature_file(self, key: str) -> Path:
+        return self.path(key) / "signatures.parquet"
 
     def rejected_file(self, key: str) -> Path:
         return self.path(key) / "rejected.parquet"

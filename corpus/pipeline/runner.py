@@ -23,7 +23,9 @@ import pyarrow.parquet as pq
 
 from corpus.dedup.exact import KEY_COLUMNS, STAGE as DEDUP_STAGE, exact_duplicates
 from corpus.document import REJECT_SCHEMA
-from corpus.pipeline.build import STAGE_ORDER, document_stages, profile_record, quality_profile, stage_config_sha256
+from corpus.filters.totals import cleaning_totals
+from corpus.pipeline.build import STAGE_ORDER, document_stages, near_hasher, profile_record, quality_profile, stage_config_sha256
+from corpus.pipeline.near_step import cluster_sizes, find_near_duplicates, near_manifest, write_signatures
 from corpus.pipeline.partitions import CheckpointStore, Partition, plan_partitions, process_partition
 from corpus.pipeline.spec import LoadedSpec
 from corpus.provenance.hashing import file_sha256, object_sha256
@@ -53,8 +55,9 @@ class PartitionWorker:
     and trafilatura's parsers per partition would dominate small partitions.
     """
 
-    def __init__(self, stages, work_dir: str):
+    def __init__(self, stages, work_dir: str, hasher=None):
         self.stages = stages
+        self.hasher = hasher
         self.store = CheckpointStore(Path(work_dir))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +65,7 @@ class PartitionWorker:
         for text in batch["partition"]:
             part = Partition.from_json(str(text))
             if not self.store.is_done(part.key):
-                result = process_partition(part, self.stages)
+                result = process_partition(part, self.stages, self.hasher)
                 self.store.save(part.key, result)
             counts = self.store.counts(part.key)
             keys.append(part.key)
@@ -118,7 +121,7 @@ def run_partitions(
     ds = ray.data.from_items([{"partition": p.to_json()} for p in pending], override_num_blocks=len(pending))
     ds = ds.map_batches(
         PartitionWorker,
-        fn_constructor_args=(document_stages(loaded), str(work_dir)),
+        fn_constructor_args=(document_stages(loaded), str(work_dir), near_hasher(loaded)),
         batch_size=1,
         concurrency=min(len(pending), _concurrency(res.concurrency)),
         num_cpus=res.num_cpus,
@@ -161,7 +164,10 @@ def shard_boundaries(kept_files: list[str], dropped: set[str], target_tokens: in
     return [p.doc_ids[0] for p in plan_shards(ids, tokens, target_tokens)]
 
 
-def write_shards(kept_files: list[str], dropped: set[str], boundaries: list[str], out_dir: Path, row_group_size: int) -> list[dict]:
+def write_shards(
+    kept_files: list[str], dropped: set[str], boundaries: list[str], out_dir: Path, row_group_size: int,
+    cluster_sizes: dict[str, int] | None = None,
+) -> list[dict]:
     """Write every shard in parallel: rows are routed to their shard by doc_id, then grouped."""
     import ray
 
@@ -174,7 +180,11 @@ def write_shards(kept_files: list[str], dropped: set[str], boundaries: list[str]
         ids = t.column("doc_id").to_pylist()
         keep = pa.array([d not in dropped for d in ids])
         t = t.filter(keep)
-        shard = [bisect.bisect_right(boundaries, d) - 1 for d in t.column("doc_id").to_pylist()]
+        ids = t.column("doc_id").to_pylist()
+        shard = [bisect.bisect_right(boundaries, d) - 1 for d in ids]
+        if "dup_cluster_size" in t.column_names:  # 1 + documents removed as duplicates of this one
+            sizes = pa.array([(cluster_sizes or {}).get(d, 1) for d in ids], pa.int64())
+            t = t.set_column(t.schema.get_field_index("dup_cluster_size"), "dup_cluster_size", sizes)
         return t.append_column("_shard", pa.array(shard, pa.int64()))
 
     def write_group(t: pa.Table) -> pa.Table:
@@ -227,10 +237,10 @@ def run_pipeline(
     kept_files = [str(store.kept_file(p.key)) for p in partitions]
     survivors = counts["tokens"].docs_out if "tokens" in counts else 0
 
+    source_rank: dict[str, int] = {}
+    for inp in spec.inputs:
+        source_rank.setdefault(inp.source, len(source_rank))
     if spec.dedup.exact.enabled:
-        source_rank: dict[str, int] = {}
-        for inp in spec.inputs:
-            source_rank.setdefault(inp.source, len(source_rank))
         dups = find_exact_duplicates(kept_files, source_rank)
         if progress:
             progress("dedup", 1, 1)
@@ -240,11 +250,26 @@ def run_pipeline(
     counts[DEDUP_STAGE].rejected.update(dups.column("reason").to_pylist())
     dropped = set(dups.column("doc_id").to_pylist())
 
-    for sub in ("shards", "rejected"):
+    near = None
+    if spec.dedup.near.enabled:
+        near = find_near_duplicates(
+            [str(store.signature_file(p.key)) for p in partitions], loaded, dropped, source_rank,
+            _concurrency(spec.ray.dedup.concurrency), _shuffle_partitions(len(partitions)),
+        )
+        after_exact = counts[DEDUP_STAGE].docs_out
+        counts["dedup_near"] = StageCounts(after_exact, after_exact - near.rejected.num_rows)
+        counts["dedup_near"].rejected.update(near.rejected.column("reason").to_pylist())
+        dropped |= set(near.rejected.column("doc_id").to_pylist())
+        if progress:
+            progress("dedup_near", 1, 1)
+    sizes = cluster_sizes(dups, near)
+
+    for sub in ("shards", "rejected", "signatures"):
         shutil.rmtree(output / sub, ignore_errors=True)
-        (output / sub).mkdir(parents=True)
+        if sub != "signatures" or near:
+            (output / sub).mkdir(parents=True)
     boundaries = shard_boundaries(kept_files, dropped, spec.shards.target_tokens)
-    shards = write_shards(kept_files, dropped, boundaries, output / "shards", spec.shards.row_group_size)
+    shards = write_shards(kept_files, dropped, boundaries, output / "shards", spec.shards.row_group_size, sizes)
     if progress:
         progress("shards", len(shards), len(shards))
 
@@ -254,6 +279,8 @@ def run_pipeline(
         if entry:
             rejected_files.append(entry)
     if entry := write_rejected(output / "rejected", f"{DEDUP_STAGE}.parquet", dups):
+        rejected_files.append(entry)
+    if near and (entry := write_rejected(output / "rejected", "dedup_near.parquet", near.rejected)):
         rejected_files.append(entry)
 
     stages = [{"name": n, **counts[n].to_dict()} for n in STAGE_ORDER if n in counts]
@@ -284,6 +311,8 @@ def run_pipeline(
         "shards": shards,
         "rejected_files": rejected_files,
         "totals": totals(stages, kept, tokens),
+        **cleaning_totals(kept_files, dropped, spec.pii.types if spec.pii.enabled else None, spec.boilerplate.enabled),
+        **({"dedup_near": near_manifest(spec.dedup.near, near, write_signatures(store, partitions, dropped, output))} if near else {}),
         "volatile": {
             "_note": "the only fields that differ between identical runs",
             "started_at": started.isoformat(timespec="seconds"),

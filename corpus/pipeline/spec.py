@@ -25,9 +25,13 @@ class _Strict(BaseModel):
 
 
 class InputSpec(_Strict):
-    path: str = Field(description="File or directory (WARC, .warc.gz, .html), relative to the spec file.")
+    path: str = Field(description="File or directory (WARC, HTML, .txt, JSONL, Parquet, law XML, PDF), relative to the spec file.")
     source: str = Field(min_length=1, description="Source name recorded on every document.")
     license: str = Field(min_length=1, description="Licence id recorded on every document from this input.")
+    format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "pdf"] | None = Field(
+        None, description="Reader for every file under path; default: chosen by file name."
+    )
+    text_column: str = Field("text", min_length=1, description="JSONL field / Parquet column holding the text.")
 
 
 class InputDefaults(_Strict):
@@ -45,19 +49,62 @@ class ExtractSpec(_Strict):
 
 class NormalizeSpec(_Strict):
     form: Literal["NFKC", "NFC", "none"] = "NFKC"
+    japanese_punctuation: bool = Field(False, description="Rewrite full-width ，． to 、。 before Unicode normalisation.")
 
 
 class QualitySpec(_Strict):
-    profile: str = Field("basic", description="Profile name under filters/quality/, or a path to a .toml.")
+    profile: str = Field("swallow-v1", description="Profile name under filters/quality/, or a path to a .toml.")
     thresholds: dict[str, float] = Field(default_factory=dict, description="Rule name -> threshold override.")
+
+
+class BoilerplateSpec(_Strict):
+    """Site chrome lines removed after normalisation (see docs/quality.md)."""
+
+    enabled: bool = True
+    min_docs: PositiveInt = Field(3, description="A short line in at least this many documents of one site (in a partition) is boilerplate.")
+    max_line_chars: PositiveInt = Field(100, description="Longer lines are never treated as repeated boilerplate.")
+    known_lines: bool = Field(True, description="Also remove the known Japanese chrome lines of filters/boilerplate/.")
+
+
+class PiiSpec(_Strict):
+    """PII redaction with typed placeholders, after the quality rules and before token counting."""
+
+    enabled: bool = True
+    types: list[Literal["email", "phone", "mynumber", "card"]] = Field(
+        default_factory=lambda: ["email", "phone", "mynumber", "card"], min_length=1
+    )
 
 
 class ExactDedupSpec(_Strict):
     enabled: bool = True
 
 
+class NearDedupSpec(_Strict):
+    """MinHash-LSH near-duplicate removal (docs/dedup.md); runs after exact dedup."""
+
+    enabled: bool = False
+    shingle: Literal["char", "morpheme"] = Field("char", description="Character n-grams of the NFKC text, or fugashi morpheme n-grams.")
+    ngram: PositiveInt = Field(5, le=64, description="Shingle length in characters or morphemes.")
+    bands: PositiveInt = Field(14, description="LSH bands b (datasketch params=(b, r)); num_perm = bands * rows.")
+    rows: PositiveInt = Field(8, description="Signature slots per band r.")
+    seed: int = Field(1, ge=0, lt=2**32, description="Seed of the MinHash permutations (datasketch's seed).")
+    min_jaccard: float = Field(0.5, ge=0.0, le=1.0, description="A candidate pair is merged only if its estimated Jaccard is at least this; 0 trusts LSH alone.")
+    representative: Literal["source_priority", "newest"] = Field(
+        "source_priority", description="Which member a cluster keeps: spec input order, longest, doc_id; or newest fetch_time first."
+    )
+    reference: str | None = Field(None, description="Output directory of an earlier run: documents near-duplicating its corpus are removed.")
+
+    @field_validator("rows")
+    @classmethod
+    def _perm_limit(cls, v: int, info) -> int:
+        if v * info.data.get("bands", 1) > 4096:
+            raise ValueError("bands * rows (the number of permutations) must be at most 4096")
+        return v
+
+
 class DedupSpec(_Strict):
     exact: ExactDedupSpec = ExactDedupSpec()
+    near: NearDedupSpec = NearDedupSpec()
 
 
 class TokenizerSpec(_Strict):
@@ -91,6 +138,7 @@ class RaySpec(_Strict):
     )
     documents: StageResources = StageResources()
     shards: StageResources = StageResources()
+    dedup: StageResources = StageResources()
 
 
 class LicensePolicySpec(_Strict):
@@ -140,6 +188,8 @@ class PipelineSpec(_Strict):
     shards: ShardsSpec = ShardsSpec()
     partitioning: PartitionSpec = PartitionSpec()
     ray: RaySpec = RaySpec()
+    boilerplate: BoilerplateSpec = BoilerplateSpec()
+    pii: PiiSpec = PiiSpec()
     license_policy: LicensePolicySpec = LicensePolicySpec()
     datasheet: DatasheetSpec = DatasheetSpec()
 
@@ -237,6 +287,12 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
         load_profile(spec.quality.profile, loaded.base).with_thresholds(spec.quality.thresholds)
     except ProfileError as exc:
         problems.append(f"  quality: {exc}")
+    near = spec.dedup.near
+    if near.enabled and near.reference:
+        from corpus.dedup.reference import reference_problem
+
+        if problem := reference_problem(loaded.resolve(near.reference), near.model_dump()):
+            problems.append(f"  dedup.near.reference: {problem}")
     problems += license_policy_problems(loaded)
     if problems:
         raise SpecError(f"{path}: invalid pipeline spec:\n" + "\n".join(problems))
