@@ -95,11 +95,13 @@ def test_sample_manifest_records_licences_policy_and_provenance(sample_out):
     assert lic["by_license"] == {"LicenseRef-JP-Copyright-Art13": {
         "docs": m["totals"]["kept"], "tokens": m["totals"]["tokens"], "train_ok": m["totals"]["kept"],
         "redistribute_ok": m["totals"]["kept"], "commercial_ok": m["totals"]["kept"]}}
-    assert lic["policy"]["require_redistribution"] is True and lic["redistribute_ok"]["docs"] == kept.num_rows == 15
+    shard_rows = sum(pq.read_metadata(sample_out / s["path"]).num_rows for s in m["shards"])
+    assert lic["policy"]["require_redistribution"] is True and lic["redistribute_ok"]["docs"] == kept.num_rows == shard_rows > 0
     assert lic["registry"]["licenses"]["LicenseRef-JP-Copyright-Art13"]["legal_basis"] == "art13_public"
     assert [s["name"] for s in m["stages"]][:3] == ["read", "license", "extract"]
     prov = pq.read_table(sample_out / "provenance/documents.parquet")
-    assert prov.num_rows == m["totals"]["documents_in"] == 21
+    rejected_rows = sum(pq.read_metadata(sample_out / r["path"]).num_rows for r in m["rejected_files"])
+    assert prov.num_rows == m["totals"]["documents_in"] == shard_rows + rejected_rows
     assert set(prov.column("status").to_pylist()) == {"kept", "rejected"}
 
 
@@ -135,7 +137,7 @@ def test_mlcroissant_validates_and_iterates_the_sample_croissant(sample_out):
     records = list(ds.records("docs"))
     shard_ids = {r["doc_id"] for s in _manifest(sample_out)["shards"] for r in pq.read_table(sample_out / s["path"], columns=["doc_id"]).to_pylist()}
     got = {(r["docs/doc_id"].decode() if isinstance(r["docs/doc_id"], bytes) else r["docs/doc_id"]) for r in records}
-    assert got == shard_ids and len(records) == 15
+    assert got == shard_ids and len(records) == len(shard_ids) > 0
     doc = json.loads((sample_out / "croissant.json").read_text(encoding="utf-8"))
     objects = [d for d in doc["distribution"] if d["@type"] == "cr:FileObject"]
     assert {o["sha256"] for o in objects} == {s["sha256"] for s in _manifest(sample_out)["shards"]}

@@ -92,7 +92,7 @@ def _readable(out: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ok = []
     for e in entries:
         try:
-            pq.read_table(out / e["path"])
+            pq.read_table(out / e["path"]).validate(full=True)  # full: also checks UTF-8 of strings
             ok.append(e)
         except Exception:
             pass

@@ -57,11 +57,13 @@ def validate_parquet(kind: str, path: Path, where: str, columns: list[str] | Non
     """Validate every row of a Parquet file (optionally only ``columns``) against a row schema."""
     try:
         table = pq.read_table(path, columns=columns)
+        table.validate(full=True)
+        rows = table.to_pylist()
     except Exception as exc:  # a corrupt file is a finding, not a crash
         return [f"{where}: unreadable Parquet ({type(exc).__name__}: {exc})"[:400]]
     validator = jsonschema.Draft202012Validator(load_schema(kind))
     out = []
-    for i, row in enumerate(table.to_pylist()):
+    for i, row in enumerate(rows):
         for err in validator.iter_errors(_jsonable(row)):
             out.append(f"{where} row {i} ({row.get('doc_id')}): {'/'.join(map(str, err.absolute_path)) or '-'}: {err.message[:200]}")
             if len(out) >= limit:
