@@ -11,16 +11,17 @@ from corpus.dedup.reference import signature_settings
 from corpus.extract.stage import ExtractStage
 from corpus.filters.boilerplate import BoilerplateStage
 from corpus.filters.pii import PiiStage
+from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses_path, default_sources_path
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
 from corpus.pipeline.spec import LoadedSpec
-from corpus.provenance.hashing import object_sha256
+from corpus.provenance.hashing import file_sha256, object_sha256
 from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near"]
+STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
@@ -33,6 +34,7 @@ def document_stages(loaded: LoadedSpec) -> list[Stage]:
     s = loaded.spec
     b = s.boilerplate
     return [
+        license_stage(loaded),  # on the raw bytes, before extract drops them
         ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
         NormalizeStage(s.normalize.form, s.normalize.japanese_punctuation),
         *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
@@ -40,6 +42,13 @@ def document_stages(loaded: LoadedSpec) -> list[Stage]:
         *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
         TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
     ]
+
+
+def license_stage(loaded: LoadedSpec) -> LicenseStage:
+    pol = loaded.spec.license_policy
+    policy = LicensePolicy(tuple(pol.allowed), pol.require_commercial, pol.require_redistribution, pol.on_conflict, pol.allow_unknown_for_training)
+    paths = [str(loaded.resolve(p)) if p else None for p in (pol.licenses_file, pol.sources_file)]
+    return LicenseStage(policy, *paths)
 
 
 def near_hasher(loaded: LoadedSpec) -> MinHasher | None:
@@ -61,6 +70,11 @@ def profile_record(profile: Profile) -> dict[str, Any]:
     }
 
 
+def license_registries_sha256(loaded: LoadedSpec) -> list[str]:
+    stage = license_stage(loaded)
+    return [file_sha256(p) for p in (stage.licenses_path or default_licenses_path(), stage.sources_path or default_sources_path())]
+
+
 def stage_config_sha256(loaded: LoadedSpec) -> str:
     """Hash of everything that changes per-document results: a checkpoint is reused only if equal."""
     s = loaded.spec
@@ -76,5 +90,6 @@ def stage_config_sha256(loaded: LoadedSpec) -> str:
             "boilerplate": s.boilerplate.model_dump(),
             "pii": s.pii.model_dump(),
             "tokenizer": model_sha256(str(loaded.resolve(s.tokenizer.model))),
+            "license": {"policy": s.license_policy.model_dump(), "registries": license_registries_sha256(loaded)},
         }
     )

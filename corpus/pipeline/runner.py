@@ -29,6 +29,7 @@ from corpus.pipeline.near_step import cluster_sizes, find_near_duplicates, near_
 from corpus.pipeline.partitions import CheckpointStore, Partition, plan_partitions, process_partition
 from corpus.pipeline.spec import LoadedSpec
 from corpus.provenance.hashing import file_sha256, object_sha256
+from corpus.provenance.records import finish_run
 from corpus.provenance.manifest import code_record, library_versions, manifest_version, totals, write_manifest
 from corpus.stage import StageCounts
 from corpus.tokens.counter import model_sha256
@@ -321,6 +322,7 @@ def run_pipeline(
             "resumed_partitions": resumed,
         },
     }
+    finish_run(output, manifest)  # licences summary, provenance records, ATTRIBUTION.md, datasheet, Croissant
     write_manifest(output / "manifest.json", manifest)
     if not keep_work:
         shutil.rmtree(work_dir, ignore_errors=True)
