@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -14,7 +15,9 @@ RUN_HELP = """\
 Run a pipeline spec over its inputs and write:
   DIR/shards/shard-*.parquet   kept documents (doc_id, text, n_tokens, source, license, url, locator, scores)
   DIR/rejected/*.parquet       every dropped record with stage, reason and duplicate_of
-  DIR/manifest.json            spec + sha256, code and library versions, inputs, per-stage counts, shards
+  DIR/manifest.json            spec + sha256, code and library versions, inputs, per-stage counts, shards, licences
+  DIR/provenance/documents.parquet  one lineage record per document (kept or dropped)
+  DIR/ATTRIBUTION.md, DIR/datasheet.md (OSAID Data Information), DIR/croissant.json (Croissant 1.1 + RAI)
   DIR/_work/                   per-partition checkpoints (re-running the same command resumes from them)
 
 By default an embedded local Ray is started; --address (or RAY_ADDRESS) uses an existing cluster.
@@ -60,6 +63,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if t["accounting_ok"] else EXIT_FAILED
 
 
+CRAWL_HELP = """\
+Crawl the seeds of a crawl spec (TOML) within its allowlist and write:
+  DIR/warc/<name>-00000.warc.gz  WARC/1.1: request, response and a metadata record (the crawl's
+                                decision) per HTTP exchange; rotated by [output] warc_max_bytes
+  DIR/crawl-log.jsonl           one JSON line per decision (fetched, retry, robots_disallowed,
+                                redirect_outside_allowlist, too_large, retries_exhausted, ...)
+  DIR/frontier.sqlite           persisted frontier: re-running the same command continues an
+                                interrupted crawl without refetching stored pages
+
+robots.txt (incl. Crawl-delay) is obeyed; one request per host at a time. Ctrl-C stops cleanly.
+Feed the result to the pipeline with:  corpus run SPEC --input DIR/warc --output OUT
+See docs/acquisition.md."""
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    import signal
+
+    from corpus.sources.crawl.crawler import Crawler
+    from corpus.sources.crawl.spec import CrawlSpecError, load_crawl_spec
+
+    console = _console()
+    try:
+        spec = load_crawl_spec(args.spec)
+    except CrawlSpecError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        return EXIT_USAGE
+    counter = {"n": 0}
+
+    def progress(event: str, url: str, entry: dict) -> None:
+        if event in ("seed", "robots"):
+            return
+        if event not in ("retry", "resume", "robots_disallowed"):
+            counter["n"] += 1
+        status = entry.get("status") or entry.get("error") or ""
+        console.print(f"  [{counter['n']}/{spec.limits.max_pages}] {event} {status} {url}", highlight=False, markup=False, soft_wrap=True)
+
+    crawler = Crawler(spec, Path(args.output), progress)
+    previous = signal.signal(signal.SIGINT, lambda *_: crawler.stop())
+    console.print(f"crawling [bold]{spec.crawl.name}[/bold] -> {args.output}")
+    try:
+        summary = crawler.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    console.print(
+        f"{'stopped' if summary.stopped else 'done'}: {summary.pages} page(s) this run, {summary.stored} stored; "
+        f"events {dict(sorted(summary.events.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",
+        highlight=False, markup=False,
+    )
+    return EXIT_OK
+
+
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     from corpus.tokens.train import train_tokenizer
 
@@ -80,6 +134,41 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from corpus.provenance.audit import audit, format_report
+
+    out = Path(args.dir)
+    if not out.is_dir():
+        _console().print(f"error: not a directory: {out}", highlight=False)
+        return EXIT_USAGE
+    report = audit(out)
+    print(format_report(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from corpus.provenance.inspect import NotFound, format_lineage, lineage
+
+    try:
+        rec = lineage(Path(args.dir), args.doc_id)
+    except (NotFound, FileNotFoundError) as exc:
+        _console().print(f"error: {exc}", highlight=False)
+        return EXIT_FAILED
+    print(json.dumps(rec, ensure_ascii=False, indent=2, default=str) if args.json else format_lineage(rec))
+    return EXIT_OK
+
+
+AUDIT_HELP = """\
+Re-verify a finished output directory from its files. Checks, each reported by name:
+  shard/rejected/provenance/attribution files re-hashed against manifest.json (and no unlisted files);
+  row and token counts; per-stage accounting (in = out + rejected; stages chained; totals) and the
+  rejection records on disk by stage and reason; every kept document's licence allowed by the recorded
+  [license_policy], its train_ok/redistribute_ok/commercial_ok flags, decisive evidence and attribution;
+  every file against its JSON Schema in manifests/; provenance/documents.parquet rebuilt and compared;
+  croissant.json required properties and per-shard sha256.
+Exit 0 when clean, 1 naming each discrepancy, 2 if DIR is not a directory."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="corpus",
@@ -96,6 +185,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else an embedded local Ray)")
     run.add_argument("--clean-work", action="store_true", help="delete DIR/_work checkpoints after a successful run")
     run.set_defaults(func=cmd_run)
+
+    crawl = sub.add_parser("crawl", help="crawl allowlisted sites into WARC/1.1", description=CRAWL_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    crawl.add_argument("spec", help="crawl spec (TOML), e.g. pipelines/crawl-sample.toml")
+    crawl.add_argument("--output", "-o", required=True, help="crawl directory (created if missing; reused to resume)")
+    crawl.set_defaults(func=cmd_crawl)
+
+    aud = sub.add_parser("audit", help="re-verify an output directory (hashes, counts, licences, schemas, Croissant)",
+                         description=AUDIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    aud.add_argument("dir", help="output directory of `corpus run`")
+    aud.set_defaults(func=cmd_audit)
+
+    ins = sub.add_parser("inspect", help="one document's lineage: source, licence evidence, stage decisions, shard/row or drop reason",
+                         description="Show where a document came from, its licence and the evidence for it, each stage's "
+                                     "decision and scores, and where it ended (shard and row, or the stage and reason that dropped it).")
+    ins.add_argument("dir", help="output directory of `corpus run`")
+    ins.add_argument("doc_id", help="document id (a unique prefix is enough)")
+    ins.add_argument("--json", action="store_true", help="print the record as JSON")
+    ins.set_defaults(func=cmd_inspect)
 
     tok = sub.add_parser("tokenizer", help="sentencepiece tokenizer tools")
     tok_sub = tok.add_subparsers(dest="tokenizer_command", required=True)

@@ -13,6 +13,18 @@ import pyarrow as pa
 
 SCHEMA_VERSION = "1"
 
+#: The licence decision (corpus/filters/license.py), filled by the licence stage. Evidence is a JSON
+#: list of {rule, method, license, location, snippet, decisive}; train and redistribution are apart.
+LICENSE_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("license_evidence", pa.string()),
+    pa.field("legal_basis", pa.string()),
+    pa.field("train_ok", pa.bool_()),
+    pa.field("redistribute_ok", pa.bool_()),
+    pa.field("commercial_ok", pa.bool_()),
+    pa.field("license_conflict", pa.bool_()),
+    pa.field("attribution", pa.string()),
+)
+
 #: Columns every document carries from the reader onwards. ``raw`` is dropped after extraction.
 DOC_FIELDS: list[pa.Field] = [
     pa.field("doc_id", pa.string(), nullable=False),
@@ -34,7 +46,11 @@ DOC_FIELDS: list[pa.Field] = [
     pa.field("text_sha256", pa.string()),
     pa.field("n_chars", pa.int64()),
     pa.field("n_tokens", pa.int64()),
+    # WARC provenance (null for other inputs): the record's own id and its payload digest header.
+    pa.field("warc_record_id", pa.string()),
+    pa.field("payload_digest", pa.string()),
     pa.field("dup_cluster_size", pa.int64()),
+    *LICENSE_FIELDS,
 ]
 
 DOC_SCHEMA = pa.schema(DOC_FIELDS, metadata={"corpus.schema_version": SCHEMA_VERSION})
@@ -55,6 +71,9 @@ REJECT_SCHEMA = pa.schema(
         pa.field("threshold", pa.float64()),
         pa.field("detail", pa.string()),
         pa.field("duplicate_of", pa.string()),
+        pa.field("raw_sha256", pa.string()),
+        pa.field("fetch_time", pa.string()),
+        pa.field("license", pa.string()),
     ],
     metadata={"corpus.schema_version": SCHEMA_VERSION},
 )

@@ -77,6 +77,9 @@ def reject_row(row: dict[str, Any], stage: str, why: Rejection) -> dict[str, Any
         "threshold": why.threshold,
         "detail": why.detail,
         "duplicate_of": why.duplicate_of,
+        "raw_sha256": row.get("raw_sha256"),
+        "fetch_time": row.get("fetch_time"),
+        "license": row.get("license"),
     }
 
 

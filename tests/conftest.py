@@ -36,7 +36,13 @@ def ray_local():
 
 
 def write_spec(path: Path, inputs: list[tuple[Path, str, str]], extra: str = "") -> Path:
-    """A spec file using the sample tokenizer; ``inputs`` are (path, source, licence)."""
+    """A spec file using the sample tokenizer; ``inputs`` are (path, source, licence).
+
+    Unless ``extra`` sets its own ``[license_policy]``, documents with unknown or unregistered
+    licences are kept as train-only, so tests about other stages are not decided by licences.
+    """
+    if "[license_policy]" not in extra:
+        extra += "\n[license_policy]\nallow_unknown_for_training = true\n"
     blocks = "\n".join(
         f'[[inputs]]\npath = "{p}"\nsource = "{s}"\nlicense = "{lic}"\n' for p, s, lic in inputs
     )

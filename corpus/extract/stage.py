@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from corpus.extract.charset import DecodeError, decode_bytes
 from corpus.extract.html import extract_html
+from corpus.extract.pdf import EVIDENCE as PDF_EVIDENCE
+from corpus.extract.pdf import extract_pdf, is_pdf
 from corpus.extract.timeout import ExtractionTimeout, time_limit
 from corpus.stage import Rejection, RowStage
 
@@ -29,8 +31,14 @@ class ExtractStage(RowStage):
         self.favor_recall = favor_recall
 
     def process_row(self, row: dict[str, Any]) -> dict[str, Any] | Rejection:
+        if row.get("text") is not None:
+            # Readers of JSONL, Parquet, law XML and PDF decode as they read and record their own
+            # charset evidence; there is nothing left to extract.
+            return row if row["text"].strip() else Rejection("empty_input")
         raw: bytes = row["raw"] or b""
         mtype = media_type(row.get("content_type"))
+        if is_pdf(mtype, raw):  # crawled PDFs arrive here as WARC payloads
+            return self._pdf(row, raw)
         if mtype not in HTML_TYPES + TEXT_TYPES:
             return Rejection("unsupported_content_type", detail=mtype)
         if not raw.strip():
@@ -55,3 +63,13 @@ class ExtractStage(RowStage):
         if extracted is None:
             return Rejection("no_main_text")
         return {**row, "text": extracted.text, "title": extracted.title}
+
+    def _pdf(self, row: dict[str, Any], raw: bytes) -> dict[str, Any] | Rejection:
+        try:
+            with time_limit(self.timeout_seconds):
+                result = extract_pdf(raw)
+        except ExtractionTimeout as exc:
+            return Rejection("extraction_timeout", value=self.timeout_seconds, detail=str(exc))
+        if isinstance(result, Rejection):
+            return result
+        return {**row, "text": result.text, "title": result.title, "charset_evidence": PDF_EVIDENCE}

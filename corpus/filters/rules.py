@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from corpus.filters.signals import known_signals
+from corpus.filters.signals import TIERS, known_signals, signal_tier
 from corpus.stage import Rejection
 
 
@@ -28,6 +28,7 @@ class Rule:
     threshold: float
     origin: str = ""
     meaning: str = ""
+    note: str = ""  # why this profile departs from the origin's threshold, if it does
 
     def judge(self, value: float) -> Rejection | None:
         failed = value < self.threshold if self.bound == "min" else value > self.threshold
@@ -48,6 +49,10 @@ class Profile:
 
     def signals(self) -> list[str]:
         return list(dict.fromkeys(r.signal for r in self.rules))
+
+    def rules_by_cost(self) -> tuple[Rule, ...]:
+        """Rules in evaluation order: cheaper signal tiers first, file order within a tier."""
+        return tuple(sorted(self.rules, key=lambda r: TIERS.index(signal_tier(r.signal))))
 
     def with_thresholds(self, overrides: dict[str, float]) -> "Profile":
         names = {r.name for r in self.rules}
@@ -87,6 +92,11 @@ def load_profile(name_or_path: str, base: Path | None = None) -> Profile:
         bounds = [b for b in ("min", "max") if b in r]
         if len(bounds) != 1:
             raise ProfileError(f"{where}: give exactly one of 'min' or 'max'")
-        rules.append(Rule(r["name"], r["signal"], bounds[0], float(r[bounds[0]]), r.get("origin", ""), r.get("meaning", "")))
+        if not r.get("name") or not r.get("origin"):
+            raise ProfileError(f"{where}: every rule needs a 'name' and an 'origin' (which public corpus, which file)")
+        rules.append(Rule(r["name"], r["signal"], bounds[0], float(r[bounds[0]]), r.get("origin", ""), r.get("meaning", ""), r.get("note", "")))
+    dupes = sorted({r.name for r in rules if [x.name for x in rules].count(r.name) > 1})
+    if dupes:
+        raise ProfileError(f"{path.name}: rule names used twice: {dupes}")
     meta = data.get("profile", {})
     return Profile(meta.get("name", path.stem), meta.get("description", ""), tuple(rules))

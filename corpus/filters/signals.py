@@ -1,27 +1,97 @@
-"""Character-level quality signals. Each maps text to one number; results are kept as columns.
+"""Quality signals. Each maps a document to numbers that are kept as ``q_<signal>`` columns.
 
 Signals are registered by name so profiles (data files) can refer to them, and so a signal is
-computed once however many rules read it. Signals in one family share one pass over the text.
+computed once however many rules read it: signals come in families that share one pass over the
+text. Every family declares a cost tier. ``char`` families read characters, lines and sentences
+(microseconds per kilobyte); ``morph`` families need a MeCab parse (the costliest step). The
+quality stage judges all ``char`` rules first and parses only the documents that survive them.
 """
 
 from __future__ import annotations
 
+import string
+import zlib
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
 
+import numpy as np
+
+from corpus.filters import repetition as rep
+from corpus.filters.language import japanese_score, kana_in_head
 from corpus.text.chars import char_class_counts
+from corpus.text.morphology import Morphemes, parse
+from corpus.text.sentences import ends_with_ellipsis, split_lines, split_sentences
 
-SignalFn = Callable[[str], dict[str, float]]
-
-#: signal name -> the family function that computes it (and its siblings) in one pass.
-_FAMILY: dict[str, SignalFn] = {}
-
-
-def _register(names: tuple[str, ...], fn: SignalFn) -> None:
-    for n in names:
-        _FAMILY[n] = fn
+Tier = Literal["char", "morph"]
+#: Tiers in evaluation order: every rule on a cheaper tier is judged before any costlier signal runs.
+TIERS: tuple[Tier, ...] = ("char", "morph")
 
 
-def _char_signals(text: str) -> dict[str, float]:
+class TextView:
+    """One document's text with its derived views, each built at most once and only if asked."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return split_lines(self.text)
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return split_sentences(self.text)
+
+    @cached_property
+    def codepoints(self) -> np.ndarray:
+        return rep.codepoints(self.text)
+
+    @cached_property
+    def morphemes(self) -> Morphemes:
+        return parse(self.text)
+
+
+FamilyFn = Callable[[TextView], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """Signals computed together, and what they cost."""
+
+    name: str
+    tier: Tier
+    signals: tuple[str, ...]
+    fn: FamilyFn
+
+
+_FAMILIES: dict[str, Family] = {}
+#: signal name -> its family.
+_BY_SIGNAL: dict[str, Family] = {}
+
+
+def register(name: str, tier: Tier, signals: tuple[str, ...]) -> Callable[[FamilyFn], FamilyFn]:
+    """Decorator: register a family function that returns exactly ``signals``."""
+
+    def wrap(fn: FamilyFn) -> FamilyFn:
+        fam = Family(name, tier, signals, fn)
+        _FAMILIES[name] = fam
+        for s in signals:
+            if s in _BY_SIGNAL:
+                raise ValueError(f"signal {s!r} registered twice")
+            _BY_SIGNAL[s] = fam
+        return fn
+
+    return wrap
+
+
+# --- character tier -------------------------------------------------------------------------
+
+
+@register("chars", "char", ("n_chars", "japanese_chars", "japanese_fraction", "hiragana_fraction", "katakana_fraction"))
+def _char_signals(view: TextView) -> dict[str, float]:
+    text = view.text
     counts = char_class_counts(text)
     n = max(1, len(text))
     jp = counts["japanese"]
@@ -35,21 +105,178 @@ def _char_signals(text: str) -> dict[str, float]:
     }
 
 
-_register(
-    ("n_chars", "japanese_chars", "japanese_fraction", "hiragana_fraction", "katakana_fraction"),
-    _char_signals,
+@register("language", "char", ("ja_score", "kana_in_head"))
+def _language(view: TextView) -> dict[str, float]:
+    return {"ja_score": japanese_score(view.text), "kana_in_head": kana_in_head(view.text)}
+
+
+@register(
+    "sentences", "char",
+    ("avg_sentence_chars", "max_sentence_chars", "ellipsis_sentence_fraction", "chars_per_kuten"),
+)
+def _sentences(view: TextView) -> dict[str, float]:
+    lengths = [len(s) for s in view.sentences] or [0]
+    n = max(1, len(view.sentences))
+    return {
+        "avg_sentence_chars": sum(lengths) / n,
+        "max_sentence_chars": float(max(lengths)),
+        "ellipsis_sentence_fraction": sum(map(ends_with_ellipsis, view.sentences)) / n,
+        # HojiChar DiscardRareKuten rejects when count(。) < len / 100, i.e. len / count(。) > 100.
+        "chars_per_kuten": len(view.text) / max(1, view.text.count("。")),
+    }
+
+
+def _duplicates(items: list[str]) -> tuple[float, float]:
+    """Share of items, and of their characters, that repeat an earlier item (Gopher/Swallow)."""
+    if not items:
+        return 0.0, 0.0
+    seen: set[str] = set()
+    dup_n = dup_chars = total = 0
+    for it in items:
+        total += len(it)
+        if it in seen:
+            dup_n += 1
+            dup_chars += len(it)
+        else:
+            seen.add(it)
+    return dup_n / len(items), dup_chars / max(1, total)
+
+
+@register(
+    "lines", "char",
+    (
+        "dup_line_fraction", "dup_line_char_fraction", "dup_sentence_fraction", "dup_sentence_char_fraction",
+        "ellipsis_line_fraction", "short_line_fraction",
+    ),
+)
+def _lines(view: TextView) -> dict[str, float]:
+    lines = view.lines
+    n = max(1, len(lines))
+    dl, dlc = _duplicates(lines)
+    ds, dsc = _duplicates(view.sentences)
+    return {
+        "dup_line_fraction": dl,
+        "dup_line_char_fraction": dlc,
+        "dup_sentence_fraction": ds,
+        "dup_sentence_char_fraction": dsc,
+        "ellipsis_line_fraction": sum(map(ends_with_ellipsis, lines)) / n,
+        # HojiChar DiscardTooShortLines: lines of at most 10 characters.
+        "short_line_fraction": sum(len(s) <= 10 for s in lines) / n,
+    }
+
+
+_CHAR_NGRAM_SIGNALS = tuple(f"top_char_{n}gram_fraction" for n in (2, 3, 4)) + tuple(
+    f"dup_char_{n}gram_fraction" for n in range(5, 11)
+) + ("char_5gram_repetition", "max_char_run")
+
+
+@register("char_ngrams", "char", _CHAR_NGRAM_SIGNALS)
+def _char_ngrams(view: TextView) -> dict[str, float]:
+    # Swallow v1 measures n-gram repetition on characters, not words; whitespace does not count.
+    seq = rep.codepoints("".join(view.text.split()))
+    out = {f"top_char_{n}gram_fraction": rep.top_ngram_fraction(seq, n) for n in (2, 3, 4)}
+    out.update({f"dup_char_{n}gram_fraction": rep.duplicate_ngram_fraction(seq, n) for n in range(5, 11)})
+    out["char_5gram_repetition"] = rep.top_sqrt_repetition_ratio(view.codepoints, 5)
+    out["max_char_run"] = float(rep.longest_run(view.codepoints))
+    return out
+
+
+_SPECIAL = set(string.punctuation + string.digits + string.whitespace) | set("、。・「」『』（）【】〔〕［］｛｝〈〉《》…‥ー―－〜～：；！？＃＄％＆＊＋＝＠＾｜￥※●○◎◆◇■□▲△▼▽★☆♪→←↑↓")
+
+
+@register("special", "char", ("special_char_fraction", "compression_ratio"))
+def _special(view: TextView) -> dict[str, float]:
+    text = view.text
+    n = max(1, len(text))
+    # BigScience special characters (punctuation, digits, whitespace) plus CJK punctuation and emoji,
+    # as HojiChar's DiscardTooManySpecialToken counts them.
+    special = sum(1 for c in text if c in _SPECIAL or ord(c) >= 0x1F000)
+    raw = text.encode("utf-8")
+    return {
+        "special_char_fraction": special / n,
+        # LLM-jp v1: zlib-compressed size over raw size; very low = repetitive, very high = noise.
+        "compression_ratio": len(zlib.compress(raw)) / max(1, len(raw)),
+    }
+
+
+# --- morphology tier ------------------------------------------------------------------------
+
+_CONTENT_POS = {"名詞", "代名詞"}
+
+
+@register(
+    "morphology", "morph",
+    ("n_morphemes", "noun_ratio", "particle_ratio", "aux_verb_ratio", "symbol_ratio", "avg_word_chars"),
+)
+def _morphology(view: TextView) -> dict[str, float]:
+    m = view.morphemes
+    pos = Counter(m.pos)
+    n = len(m)
+    symbols = pos["補助記号"] + pos["記号"] + pos["空白"]
+    words = n - pos["補助記号"]
+    return {
+        "n_morphemes": float(n),
+        # HojiChar DiscardTooManyNouns: nouns over morphemes, ignoring supplementary symbols (補助記号).
+        "noun_ratio": pos["名詞"] / max(1, words),
+        "particle_ratio": pos["助詞"] / max(1, words),
+        "aux_verb_ratio": pos["助動詞"] / max(1, words),
+        "symbol_ratio": symbols / max(1, n),
+        "avg_word_chars": sum(len(s) for s, p in zip(m.surfaces, m.pos) if p != "補助記号") / max(1, words),
+    }
+
+
+_WORD_NGRAM_SIGNALS = ("word_7gram_repetition",) + tuple(f"top_word_{n}gram_fraction" for n in (2, 3, 4)) + tuple(
+    f"dup_word_{n}gram_fraction" for n in range(5, 11)
 )
 
 
+@register("word_ngrams", "morph", _WORD_NGRAM_SIGNALS)
+def _word_ngrams(view: TextView) -> dict[str, float]:
+    m = view.morphemes
+    ids: dict[str, int] = {}
+    seq = np.fromiter((ids.setdefault(s, len(ids)) for s in m.surfaces), dtype=np.uint64, count=len(m))
+    lengths = np.fromiter((len(s) for s in m.surfaces), dtype=np.int64, count=len(m))
+    out = {"word_7gram_repetition": rep.repetition_ratio(seq, 7)}
+    out.update({f"top_word_{n}gram_fraction": rep.top_ngram_fraction(seq, n, lengths) for n in (2, 3, 4)})
+    out.update({f"dup_word_{n}gram_fraction": rep.duplicate_ngram_fraction(seq, n, lengths) for n in range(5, 11)})
+    return out
+
+
+@register("ngwords", "morph", ("ng_word_hits", "ng_char_fraction"))
+def _ngwords(view: TextView) -> dict[str, float]:
+    from corpus.filters.ngwords import default_matcher
+
+    hits, chars = default_matcher().match(view.morphemes.surfaces)
+    return {"ng_word_hits": float(hits), "ng_char_fraction": chars / max(1, len(view.text))}
+
+
+# --- lookup ---------------------------------------------------------------------------------
+
+
 def known_signals() -> list[str]:
-    return sorted(_FAMILY)
+    return sorted(_BY_SIGNAL)
+
+
+def signal_tier(name: str) -> Tier:
+    return _BY_SIGNAL[name].tier
+
+
+def family_signals(names: list[str]) -> list[str]:
+    """Every signal of the families that compute ``names``, in registration order (the columns)."""
+    fams = {_BY_SIGNAL[n].name for n in names}
+    return [s for f in _FAMILIES.values() if f.name in fams for s in f.signals]
+
+
+def compute_family(view: TextView, name: str, out: dict[str, float]) -> None:
+    """Add the values of ``name``'s family to ``out`` unless already there."""
+    if name not in out:
+        out.update(_BY_SIGNAL[name].fn(view))
 
 
 def compute_signals(text: str, names: list[str]) -> dict[str, float]:
     """Values of the named signals; each family runs at most once."""
+    view = TextView(text)
     out: dict[str, float] = {}
     for name in names:
-        if name in out:
-            continue
-        out.update(_FAMILY[name](text))
+        compute_family(view, name, out)
     return {n: out[n] for n in names}

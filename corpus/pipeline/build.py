@@ -9,16 +9,19 @@ from corpus.document import SCHEMA_VERSION
 from corpus.dedup.minhash import MinHasher
 from corpus.dedup.reference import signature_settings
 from corpus.extract.stage import ExtractStage
+from corpus.filters.boilerplate import BoilerplateStage
+from corpus.filters.pii import PiiStage
+from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses_path, default_sources_path
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
 from corpus.pipeline.spec import LoadedSpec
-from corpus.provenance.hashing import object_sha256
+from corpus.provenance.hashing import file_sha256, object_sha256
 from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "extract", "normalize", "quality", "tokens", "dedup_exact", "dedup_near"]
+STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
@@ -29,12 +32,23 @@ def quality_profile(loaded: LoadedSpec) -> Profile:
 def document_stages(loaded: LoadedSpec) -> list[Stage]:
     """The per-document stages, run inside each partition in this order."""
     s = loaded.spec
+    b = s.boilerplate
     return [
+        license_stage(loaded),  # on the raw bytes, before extract drops them
         ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
-        NormalizeStage(s.normalize.form),
+        NormalizeStage(s.normalize.form, s.normalize.japanese_punctuation),
+        *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
+        *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
         TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
     ]
+
+
+def license_stage(loaded: LoadedSpec) -> LicenseStage:
+    pol = loaded.spec.license_policy
+    policy = LicensePolicy(tuple(pol.allowed), pol.require_commercial, pol.require_redistribution, pol.on_conflict, pol.allow_unknown_for_training)
+    paths = [str(loaded.resolve(p)) if p else None for p in (pol.licenses_file, pol.sources_file)]
+    return LicenseStage(policy, *paths)
 
 
 def near_hasher(loaded: LoadedSpec) -> MinHasher | None:
@@ -56,6 +70,11 @@ def profile_record(profile: Profile) -> dict[str, Any]:
     }
 
 
+def license_registries_sha256(loaded: LoadedSpec) -> list[str]:
+    stage = license_stage(loaded)
+    return [file_sha256(p) for p in (stage.licenses_path or default_licenses_path(), stage.sources_path or default_sources_path())]
+
+
 def stage_config_sha256(loaded: LoadedSpec) -> str:
     """Hash of everything that changes per-document results: a checkpoint is reused only if equal."""
     s = loaded.spec
@@ -68,6 +87,9 @@ def stage_config_sha256(loaded: LoadedSpec) -> str:
             "extract": s.extract.model_dump(),
             "normalize": s.normalize.model_dump(),
             "quality": profile_record(quality_profile(loaded)),
+            "boilerplate": s.boilerplate.model_dump(),
+            "pii": s.pii.model_dump(),
             "tokenizer": model_sha256(str(loaded.resolve(s.tokenizer.model))),
+            "license": {"policy": s.license_policy.model_dump(), "registries": license_registries_sha256(loaded)},
         }
     )

@@ -47,7 +47,7 @@ def plan_partitions(loaded: LoadedSpec, config_sha256: str) -> tuple[list[Partit
     files: list[InputFile] = []
     skipped: list[str] = []
     for inp in loaded.spec.inputs:
-        found, skip = expand_input(loaded.resolve(inp.path), inp.source, inp.license)
+        found, skip = expand_input(loaded.resolve(inp.path), inp.source, inp.license, inp.format, inp.text_column)
         files.extend(found)
         skipped.extend(skip)
     groups: list[list[InputFile]] = []
@@ -65,7 +65,7 @@ def plan_partitions(loaded: LoadedSpec, config_sha256: str) -> tuple[list[Partit
     if current:
         groups.append(current)
     partitions = [
-        Partition(i, object_sha256({"files": [(f.path, f.sha256, f.source, f.license) for f in g], "config": config_sha256})[:20], tuple(g))
+        Partition(i, object_sha256({"files": [(f.path, f.sha256, f.source, f.license, f.kind, f.text_column) for f in g], "config": config_sha256})[:20], tuple(g))
         for i, g in enumerate(groups)
     ]
     return partitions, files, skipped

@@ -23,11 +23,13 @@ import pyarrow.parquet as pq
 
 from corpus.dedup.exact import KEY_COLUMNS, STAGE as DEDUP_STAGE, exact_duplicates
 from corpus.document import REJECT_SCHEMA
+from corpus.filters.totals import cleaning_totals
 from corpus.pipeline.build import STAGE_ORDER, document_stages, near_hasher, profile_record, quality_profile, stage_config_sha256
 from corpus.pipeline.near_step import cluster_sizes, find_near_duplicates, near_manifest, write_signatures
 from corpus.pipeline.partitions import CheckpointStore, Partition, plan_partitions, process_partition
 from corpus.pipeline.spec import LoadedSpec
 from corpus.provenance.hashing import file_sha256, object_sha256
+from corpus.provenance.records import finish_run
 from corpus.provenance.manifest import code_record, library_versions, manifest_version, totals, write_manifest
 from corpus.stage import StageCounts
 from corpus.tokens.counter import model_sha256
@@ -309,6 +311,7 @@ def run_pipeline(
         "shards": shards,
         "rejected_files": rejected_files,
         "totals": totals(stages, kept, tokens),
+        **cleaning_totals(kept_files, dropped, spec.pii.types if spec.pii.enabled else None, spec.boilerplate.enabled),
         **({"dedup_near": near_manifest(spec.dedup.near, near, write_signatures(store, partitions, dropped, output))} if near else {}),
         "volatile": {
             "_note": "the only fields that differ between identical runs",
@@ -319,6 +322,7 @@ def run_pipeline(
             "resumed_partitions": resumed,
         },
     }
+    finish_run(output, manifest)  # licences summary, provenance records, ATTRIBUTION.md, datasheet, Croissant
     write_manifest(output / "manifest.json", manifest)
     if not keep_work:
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -25,9 +25,13 @@ class _Strict(BaseModel):
 
 
 class InputSpec(_Strict):
-    path: str = Field(description="File or directory (WARC, .warc.gz, .html), relative to the spec file.")
+    path: str = Field(description="File or directory (WARC, HTML, .txt, JSONL, Parquet, law XML, PDF), relative to the spec file.")
     source: str = Field(min_length=1, description="Source name recorded on every document.")
     license: str = Field(min_length=1, description="Licence id recorded on every document from this input.")
+    format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "pdf"] | None = Field(
+        None, description="Reader for every file under path; default: chosen by file name."
+    )
+    text_column: str = Field("text", min_length=1, description="JSONL field / Parquet column holding the text.")
 
 
 class InputDefaults(_Strict):
@@ -45,11 +49,30 @@ class ExtractSpec(_Strict):
 
 class NormalizeSpec(_Strict):
     form: Literal["NFKC", "NFC", "none"] = "NFKC"
+    japanese_punctuation: bool = Field(False, description="Rewrite full-width ，． to 、。 before Unicode normalisation.")
 
 
 class QualitySpec(_Strict):
-    profile: str = Field("basic", description="Profile name under filters/quality/, or a path to a .toml.")
+    profile: str = Field("swallow-v1", description="Profile name under filters/quality/, or a path to a .toml.")
     thresholds: dict[str, float] = Field(default_factory=dict, description="Rule name -> threshold override.")
+
+
+class BoilerplateSpec(_Strict):
+    """Site chrome lines removed after normalisation (see docs/quality.md)."""
+
+    enabled: bool = True
+    min_docs: PositiveInt = Field(3, description="A short line in at least this many documents of one site (in a partition) is boilerplate.")
+    max_line_chars: PositiveInt = Field(100, description="Longer lines are never treated as repeated boilerplate.")
+    known_lines: bool = Field(True, description="Also remove the known Japanese chrome lines of filters/boilerplate/.")
+
+
+class PiiSpec(_Strict):
+    """PII redaction with typed placeholders, after the quality rules and before token counting."""
+
+    enabled: bool = True
+    types: list[Literal["email", "phone", "mynumber", "card"]] = Field(
+        default_factory=lambda: ["email", "phone", "mynumber", "card"], min_length=1
+    )
 
 
 class ExactDedupSpec(_Strict):
@@ -118,6 +141,36 @@ class RaySpec(_Strict):
     dedup: StageResources = StageResources()
 
 
+class LicensePolicySpec(_Strict):
+    """Which licences a run keeps (corpus/filters/license.py; registries in filters/)."""
+
+    allowed: list[str] = Field(
+        default_factory=lambda: [
+            "LicenseRef-JP-GSTU-2.0", "LicenseRef-JP-PDL-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0",
+            "LicenseRef-JP-Copyright-Art13",
+        ],
+        description="Licence ids (filters/licenses.toml) a kept document may carry.",
+    )
+    require_commercial: bool = Field(False, description="Reject documents whose licence forbids commercial use.")
+    require_redistribution: bool = Field(False, description="Reject documents that may not be republished (public-release corpus).")
+    on_conflict: Literal["reject", "flag"] = Field(
+        "reject", description="A page restriction against a more permissive site/bulk licence: reject, or keep with redistribute_ok=false."
+    )
+    allow_unknown_for_training: bool = Field(False, description="Keep NOASSERTION documents as train-only (art. 30-4) instead of rejecting them.")
+    licenses_file: str | None = Field(None, description="Licence registry; default filters/licenses.toml.")
+    sources_file: str | None = Field(None, description="Source registry; default filters/sources.toml.")
+
+
+class DatasheetSpec(_Strict):
+    """Dataset-level facts for datasheet.md and croissant.json that no record can supply."""
+
+    url: str = Field("https://example.invalid/jp-corpus", description="Where the dataset is described or published (Croissant url).")
+    creator: str = Field("jp-corpus operator", min_length=1)
+    version: str = "0.1.0"
+    license: str = Field("https://creativecommons.org/licenses/by/4.0/", description="Licence of the datasheet/Croissant metadata itself.")
+    contact: str = Field("", description="Takedown / maintenance contact.")
+
+
 class PipelineMeta(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -135,6 +188,10 @@ class PipelineSpec(_Strict):
     shards: ShardsSpec = ShardsSpec()
     partitioning: PartitionSpec = PartitionSpec()
     ray: RaySpec = RaySpec()
+    boilerplate: BoilerplateSpec = BoilerplateSpec()
+    pii: PiiSpec = PiiSpec()
+    license_policy: LicensePolicySpec = LicensePolicySpec()
+    datasheet: DatasheetSpec = DatasheetSpec()
 
     @field_validator("inputs")
     @classmethod
@@ -187,6 +244,20 @@ def parse_spec(text: str, origin: str = "<spec>") -> PipelineSpec:
         raise SpecError(f"{origin}: {format_validation_error(exc)}") from None
 
 
+def license_policy_problems(loaded: LoadedSpec) -> list[str]:
+    """Registries must load and every allowed licence id must be in the licence registry."""
+    from corpus.filters.license import RegistryError, load_licenses, load_sources
+
+    pol = loaded.spec.license_policy
+    try:
+        licenses = load_licenses(loaded.resolve(pol.licenses_file) if pol.licenses_file else None)
+        load_sources(loaded.resolve(pol.sources_file) if pol.sources_file else None, licenses)
+    except RegistryError as exc:
+        return [f"  license_policy: {exc}"]
+    unknown = [a for a in pol.allowed if a not in licenses]
+    return [f"  license_policy.allowed: unknown licence id(s) {unknown}; known: {sorted(licenses)}"] if unknown else []
+
+
 def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> LoadedSpec:
     """Parse, validate and check a spec file against the disk (inputs, model, profile).
 
@@ -222,6 +293,7 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
 
         if problem := reference_problem(loaded.resolve(near.reference), near.model_dump()):
             problems.append(f"  dedup.near.reference: {problem}")
+    problems += license_policy_problems(loaded)
     if problems:
         raise SpecError(f"{path}: invalid pipeline spec:\n" + "\n".join(problems))
     return loaded

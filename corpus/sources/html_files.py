@@ -1,32 +1,35 @@
-"""Read HTML files from disk as raw documents (bytes kept; decoding happens in extraction)."""
+"""Read HTML and plain-text files from disk as raw documents (bytes kept; decoding happens in extraction).
+
+Plain text goes the same way as HTML on purpose: the extract stage then decodes it with the same
+charset evidence chain (BOM, detection among CP932/EUC-JP/ISO-2022-JP), so a Shift_JIS .txt dump
+records how its encoding was decided exactly as a Shift_JIS page does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-from corpus.document import make_doc_id, sha256_hex
+from corpus.document import make_doc_id
 from corpus.sources.inputs import InputFile
-from corpus.stage import Rejection
+from corpus.sources.rows import Item, base_row, whole_file_reader
 
 
-def read_html_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
-    """Yield one raw document row for the file, or a (row, Rejection) when it cannot be read."""
-    locator = f"file:{inp.path}"
-    base = {"source": inp.source, "license": inp.license, "locator": locator, "input_path": inp.path}
-    try:
-        data = Path(inp.path).read_bytes()
-    except OSError as exc:
-        row = {**base, "doc_id": make_doc_id(locator, "unreadable")}
-        yield row, Rejection("unreadable_file", detail=str(exc))
-        return
-    digest = sha256_hex(data)
-    yield {
-        **base,
+def _raw_row(inp: InputFile, locator: str, data: bytes, digest: str, content_type: str) -> dict:
+    return {
+        **base_row(inp, locator),
         "doc_id": make_doc_id(locator, digest),
         "url": None,
-        "content_type": "text/html",
+        "content_type": content_type,
         "raw_sha256": digest,
         "raw": data,
     }
+
+
+@whole_file_reader("file")
+def read_html_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
+    yield _raw_row(inp, locator, data, digest, "text/html")
+
+
+@whole_file_reader("file")
+def read_text_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
+    yield _raw_row(inp, locator, data, digest, "text/plain")

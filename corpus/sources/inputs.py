@@ -13,6 +13,23 @@ from corpus.provenance.hashing import file_sha256
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+TEXT_SUFFIXES = (".txt",)
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
+PARQUET_SUFFIXES = (".parquet",)
+LAW_XML_SUFFIXES = (".xml",)
+PDF_SUFFIXES = (".pdf",)
+
+#: Reader kind -> file name endings it claims (first match wins, so ".warc.gz" beats nothing else).
+KIND_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "warc": WARC_SUFFIXES,
+    "html": HTML_SUFFIXES,
+    "text": TEXT_SUFFIXES,
+    "jsonl": JSONL_SUFFIXES,
+    "parquet": PARQUET_SUFFIXES,
+    "law_xml": LAW_XML_SUFFIXES,
+    "pdf": PDF_SUFFIXES,
+}
+ALL_SUFFIXES = tuple(s for suffixes in KIND_SUFFIXES.values() for s in suffixes)
 
 
 class InputError(ValueError):
@@ -24,46 +41,49 @@ class InputFile:
     """One file to read, with the source name and licence its spec entry gave it."""
 
     path: str
-    kind: str  # "warc" | "html"
+    kind: str  # a key of KIND_SUFFIXES
     size: int
     sha256: str
     source: str
     license: str
+    text_column: str = "text"  # JSONL field / Parquet column with the text
 
 
-def kind_of(path: Path) -> str | None:
-    """The reader for a file, by name; None when no reader handles it."""
+def kind_of(path: Path, format: str | None = None) -> str | None:
+    """The reader for a file: ``format`` when the spec forces one, else by name; None when no reader handles it."""
+    if format is not None:
+        return format
     name = path.name.lower()
-    if name.endswith(WARC_SUFFIXES):
-        return "warc"
-    if name.endswith(HTML_SUFFIXES):
-        return "html"
+    for kind, suffixes in KIND_SUFFIXES.items():
+        if name.endswith(suffixes):
+            return kind
     return None
 
 
-def expand_input(path: Path, source: str, license: str) -> tuple[list[InputFile], list[str]]:
+def expand_input(
+    path: Path, source: str, license: str, format: str | None = None, text_column: str = "text"
+) -> tuple[list[InputFile], list[str]]:
     """Files under ``path`` that a reader handles, and the ones skipped (recorded, not lost).
 
     A file named explicitly must be readable; inside a directory, files of other kinds
-    (index.tsv, images) are listed as skipped so the manifest shows they were seen.
+    (index.tsv, images) are listed as skipped so the manifest shows they were seen. A forced
+    ``format`` applies to every file under ``path`` (hidden files excepted).
     """
     if not path.exists():
         raise InputError(f"input not found: {path}")
     if path.is_file():
-        kind = kind_of(path)
+        kind = kind_of(path, format)
         if kind is None:
-            raise InputError(
-                f"input {path}: unsupported file type (expected {', '.join(WARC_SUFFIXES + HTML_SUFFIXES)})"
-            )
+            raise InputError(f"input {path}: unsupported file type (expected {', '.join(ALL_SUFFIXES)})")
         candidates = [path]
     else:
         candidates = sorted(p for p in path.rglob("*") if p.is_file())
     found: list[InputFile] = []
     skipped: list[str] = []
     for p in candidates:
-        kind = kind_of(p)
+        kind = None if format and p.name.startswith(".") else kind_of(p, format)
         if kind is None:
             skipped.append(str(p))
             continue
-        found.append(InputFile(str(p), kind, p.stat().st_size, file_sha256(p), source, license))
+        found.append(InputFile(str(p), kind, p.stat().st_size, file_sha256(p), source, license, text_column))
     return found, skipped

@@ -7,12 +7,23 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from corpus.document import DOC_SCHEMA, docs_from_rows, rejects_from_rows
-from corpus.sources.html_files import read_html_file
+from corpus.sources.html_files import read_html_file, read_text_file
 from corpus.sources.inputs import InputFile
+from corpus.sources.law_xml import read_law_xml_file
+from corpus.sources.pdf import read_pdf_file
+from corpus.sources.tabular import read_jsonl_file, read_parquet_file
 from corpus.sources.warc import read_warc_file
 from corpus.stage import StageCounts, reject_row
 
-READERS = {"html": read_html_file, "warc": read_warc_file}
+READERS = {
+    "html": read_html_file,
+    "warc": read_warc_file,
+    "text": read_text_file,
+    "jsonl": read_jsonl_file,
+    "parquet": read_parquet_file,
+    "law_xml": read_law_xml_file,
+    "pdf": read_pdf_file,
+}
 STAGE = "read"
 
 

@@ -24,7 +24,7 @@ def warc_locator(path: str, offset: int) -> str:
     return f"warc:{path}#{offset}"
 
 
-def _charset_param(content_type: str | None) -> str | None:
+def charset_param(content_type: str | None) -> str | None:
     if not content_type:
         return None
     for part in content_type.split(";")[1:]:
@@ -32,6 +32,16 @@ def _charset_param(content_type: str | None) -> str | None:
         if key.strip().lower() == "charset" and value.strip():
             return value.strip().strip("\"'").lower()
     return None
+
+
+def _http_status(record: Any) -> int | None:
+    """The HTTP status of a response record; None for resource records and unparsable lines."""
+    if record.rec_type != "response" or record.http_headers is None:
+        return None
+    try:
+        return int(record.http_headers.get_statuscode())
+    except (TypeError, ValueError):
+        return None
 
 
 def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, Any], Rejection]]:
@@ -68,6 +78,8 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
                     "url": record.rec_headers.get_header("WARC-Target-URI"),
                     "input_offset": offset,
                     "fetch_time": record.rec_headers.get_header("WARC-Date"),
+                    "warc_record_id": record.rec_headers.get_header("WARC-Record-ID"),
+                    "payload_digest": record.rec_headers.get_header("WARC-Payload-Digest"),
                 }
                 if payload is None:
                     row["doc_id"] = make_doc_id(locator, "corrupt")
@@ -81,6 +93,17 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
                         detail=f"payload ends {missing} bytes before its Content-Length",
                     )
                     continue
+                if record.rec_headers.get_header("WARC-Truncated"):
+                    yield row, Rejection(
+                        "warc_truncated_record",
+                        detail=f"WARC-Truncated: {record.rec_headers.get_header('WARC-Truncated')}",
+                    )
+                    continue
+                status = _http_status(record)
+                if status is not None and not 200 <= status < 300:
+                    # A crawl keeps its 404s, 5xx attempts and redirects for the record; they are no documents.
+                    yield row, Rejection("http_status", value=float(status), detail=record.http_headers.statusline)
+                    continue
                 content_type = (
                     record.http_headers.get_header("Content-Type")
                     if record.http_headers is not None
@@ -88,7 +111,7 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
                 )
                 row.update(
                     content_type=content_type,
-                    http_charset=_charset_param(content_type),
+                    http_charset=charset_param(content_type),
                     raw_sha256=digest,
                     raw=payload,
                 )

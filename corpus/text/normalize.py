@@ -17,12 +17,20 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-def normalize_text(text: str, form: NormalForm = "NFKC") -> str:
+#: Full-width comma/period used as Japanese punctuation (academic and some official styles).
+_JA_PUNCT = str.maketrans({"，": "、", "．": "。"})
+
+
+def normalize_text(text: str, form: NormalForm = "NFKC", japanese_punctuation: bool = False) -> str:
     """Normalise ``text``: Unicode form, control characters out, spaces folded, lines trimmed.
 
     Ideographic spaces (U+3000) survive NFC but NFKC turns them into ASCII spaces; either way runs
     of spaces collapse to one. Line breaks are kept (sentence and line rules need them).
+    ``japanese_punctuation`` rewrites ，．to 、。 first (Swallow v1 modify.py does the same): NFKC
+    would turn them into ASCII , and . which are not sentence ends for the sentence rules.
     """
+    if japanese_punctuation:
+        text = text.translate(_JA_PUNCT)
     if form != "none":
         text = unicodedata.normalize(form, text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")

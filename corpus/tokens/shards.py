@@ -15,10 +15,12 @@ import pyarrow.parquet as pq
 from corpus.document import SCHEMA_VERSION
 from corpus.provenance.hashing import file_sha256
 
-#: Leading shard columns, in this order; quality scores (q_*) follow, sorted by name.
+#: Leading shard columns, in this order; per-document data columns (q_*, pii_*, boilerplate_*) follow, sorted.
 SHARD_COLUMNS = [
     "doc_id", "text", "n_tokens", "n_chars", "source", "license", "url", "locator", "title",
-    "fetch_time", "raw_sha256", "text_sha256", "charset", "charset_evidence", "dup_cluster_size",
+    "fetch_time", "raw_sha256", "text_sha256", "charset", "charset_evidence",
+    "warc_record_id", "payload_digest", "dup_cluster_size",
+    "license_evidence", "legal_basis", "train_ok", "redistribute_ok", "commercial_ok", "license_conflict", "attribution",
 ]
 
 
@@ -55,7 +57,7 @@ def plan_shards(doc_ids: list[str], n_tokens: list[int], target_tokens: int) -> 
 
 
 def shard_columns(schema: pa.Schema) -> list[str]:
-    scores = sorted(n for n in schema.names if n.startswith("q_"))
+    scores = sorted(n for n in schema.names if n.startswith(("q_", "pii_", "boilerplate_")))
     return [c for c in SHARD_COLUMNS if c in schema.names] + scores
 
 

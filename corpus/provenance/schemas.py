@@ -1,0 +1,71 @@
+"""The JSON Schemas in manifests/ and validation of real output files against them.
+
+Parquet files are checked row by row (each row as a JSON object), so a schema written for an
+auditor (who reads JSON Schema, not Arrow) is the contract for shards and rejections alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pyarrow.parquet as pq
+
+#: Output file kind -> schema file in manifests/.
+SCHEMA_FILES = {
+    "manifest": "manifest.schema.json",
+    "shard": "shard-row.schema.json",
+    "rejected": "rejected-row.schema.json",
+    "provenance": "provenance-row.schema.json",
+    "croissant": "croissant.schema.json",
+}
+
+
+def manifests_dir() -> Path:
+    """The repository's ``manifests/`` folder (schemas as data, next to the package)."""
+    return Path(__file__).resolve().parents[2] / "manifests"
+
+
+@lru_cache(maxsize=None)
+def load_schema(kind: str) -> dict[str, Any]:
+    schema = json.loads((manifests_dir() / SCHEMA_FILES[kind]).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+
+
+def validate_object(kind: str, obj: Any, where: str, limit: int = 5) -> list[str]:
+    """Messages for every way ``obj`` breaks the ``kind`` schema (at most ``limit``)."""
+    validator = jsonschema.Draft202012Validator(load_schema(kind))
+    out = []
+    for err in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
+        path = "/".join(str(p) for p in err.absolute_path)
+        out.append(f"{where}{'#/' + path if path else ''}: {err.message[:300]}")
+        if len(out) >= limit:
+            break
+    return out
+
+
+def validate_parquet(kind: str, path: Path, where: str, columns: list[str] | None = None, limit: int = 5) -> list[str]:
+    """Validate every row of a Parquet file (optionally only ``columns``) against a row schema."""
+    try:
+        table = pq.read_table(path, columns=columns)
+        table.validate(full=True)
+        rows = table.to_pylist()
+    except Exception as exc:  # a corrupt file is a finding, not a crash
+        return [f"{where}: unreadable Parquet ({type(exc).__name__}: {exc})"[:400]]
+    validator = jsonschema.Draft202012Validator(load_schema(kind))
+    out = []
+    for i, row in enumerate(rows):
+        for err in validator.iter_errors(_jsonable(row)):
+            out.append(f"{where} row {i} ({row.get('doc_id')}): {'/'.join(map(str, err.absolute_path)) or '-'}: {err.message[:200]}")
+            if len(out) >= limit:
+                return out
+    return out
