@@ -99,3 +99,21 @@ def test_quality_doc_lists_every_rule_of_every_profile():
     assert updated(doc) == doc, "docs/quality.md is stale: run python -m corpus.filters.profile_doc"
     for p, r in RULES:
         assert f"`{r.name}`" in doc and r.origin.split(" (")[0] in doc
+
+
+def test_statute_enumerator_lines_are_not_duplicate_lines(shared):
+    """Old e-Gov pages put 第一条 / 2 / 三 on lines of their own: structure, not repeated content."""
+    from corpus.extract.stage import ExtractStage
+    from corpus.filters.signals import compute_signals
+    from corpus.sources.inputs import expand_input
+    from corpus.sources.read import read_inputs
+    from corpus.text.normalize_stage import NormalizeStage
+
+    files, _ = expand_input(shared / "near_dup/law_versions_sjis/ginkoho_S56HO059/2015-05-15.html", "s", "l")
+    table = NormalizeStage().process(ExtractStage().process(read_inputs(files)[0]).kept).kept
+    text = table.column("text")[0].as_py()
+    lines = [line for line in text.split("\n") if line.strip()]
+    assert lines.count("2") > 100 and lines.count("第一条") > 30  # the enumerators really repeat
+    assert compute_signals(text, ["dup_line_fraction"])["dup_line_fraction"] < 0.1
+    repeated = "\n".join(["金融庁は、銀行の業務の健全かつ適切な運営を確保する。"] * 6 + lines[:6])
+    assert compute_signals(repeated, ["dup_line_fraction"])["dup_line_fraction"] > 0.3

@@ -9,6 +9,8 @@ quality stage judges all ``char`` rules first and parses only the documents that
 
 from __future__ import annotations
 
+import re
+
 import string
 import zlib
 from collections import Counter
@@ -142,6 +144,19 @@ def _duplicates(items: list[str]) -> tuple[float, float]:
     return dup_n / len(items), dup_chars / max(1, total)
 
 
+#: A line that is only a statute enumerator: 第一条, 2, 三, (四), 第二条の三, イ. Old e-Gov pages put
+#: every paragraph and item number on its own line, so a statute "repeats" the line "2" a hundred
+#: times; those are structure, not boilerplate, and must not count as duplicate lines.
+ENUMERATOR_LINE = re.compile(
+    r"^[(（]?第?[0-9０-９一二三四五六七八九十百千〇]+(?:条|項|号|章|節|款|目|編)?"
+    r"(?:の[0-9０-９一二三四五六七八九十百千〇]+)*[)）]?$|^[(（]?[イロハニホヘトチリヌルヲワカヨタレソツネナラム][)）]?$"
+)
+
+
+def _content_lines(items: list[str]) -> list[str]:
+    return [it for it in items if not ENUMERATOR_LINE.match(it.strip())]
+
+
 @register(
     "lines", "char",
     (
@@ -152,8 +167,8 @@ def _duplicates(items: list[str]) -> tuple[float, float]:
 def _lines(view: TextView) -> dict[str, float]:
     lines = view.lines
     n = max(1, len(lines))
-    dl, dlc = _duplicates(lines)
-    ds, dsc = _duplicates(view.sentences)
+    dl, dlc = _duplicates(_content_lines(lines))
+    ds, dsc = _duplicates(_content_lines(view.sentences))
     return {
         "dup_line_fraction": dl,
         "dup_line_char_fraction": dlc,
