@@ -16,7 +16,7 @@ from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "extract", "normalize", "quality", "tokens", "dedup_exact"]
+STAGE_ORDER = ["read", "extract", "normalize", "quality", "tokens", "dedup_exact", "mix"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
