@@ -86,7 +86,8 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(f'{c:,}' if isinstance(c, int) else str(c))}</td>" for c in r) + "</tr>" for r in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def _section(title: str, *parts: str) -> str:
