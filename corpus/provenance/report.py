@@ -188,7 +188,7 @@ def summary_section(manifest: dict) -> str:
 
 
 _STYLE = """
-body{font-family:sans-serif;margin:24px auto;max-width:1300px;color:#222;background:#fff}
+body{font-family:sans-serif;margin:0 auto;padding:16px 24px;max-width:1300px;color:#222;background:#fff}
 section{margin-bottom:28px} h1{font-size:24px} h2{font-size:19px;border-bottom:1px solid #ccc;padding-bottom:4px}
 section svg{display:inline-block;vertical-align:top;margin:6px;max-width:620px;height:auto}
 table{border-collapse:collapse;margin:8px 0;font-size:13px} td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
