@@ -31,8 +31,8 @@ from corpus.provenance.manifest import code_record, library_versions, manifest_v
 from corpus.stage import StageCounts
 from corpus.provenance.report import write_report
 from corpus.tokens.counter import TokenCounter, model_sha256
-from corpus.tokens.mixing import STAGE as MIX_STAGE, downsampled_rejections, mixing_record, plan_mix
-from corpus.tokens.shards import ShardPlan, plan_shards, shard_layout, split_totals, write_shard
+from corpus.tokens.mixing import STAGE as MIX_STAGE, apply_mixing
+from corpus.tokens.shards import ShardPlan, plan_shards, shard_layout, shard_summary, split_totals, write_shard
 
 WORK_DIR = "_work"
 Progress = Callable[[str, int, int], None]
@@ -262,27 +262,19 @@ def run_pipeline(
     index = index.filter(pa.array([d not in dropped for d in index.column("doc_id").to_pylist()], pa.bool_()))
     layout = shard_layout(spec.shards)
     token_funnel = [{"stage": "tokens", "tokens": tokens_counted}, {"stage": DEDUP_STAGE, "tokens": int(pc.sum(index.column("n_tokens")).as_py() or 0)}]
-    copies, mixing, mix_rejects = None, None, REJECT_SCHEMA.empty_table()
-    if spec.mixing is not None:
-        mix = spec.mixing
-        copies, mix_report = plan_mix(
-            index.column("doc_id").to_pylist(), index.column("source").to_pylist(), index.column("n_tokens").to_pylist(),
-            mix.weights, mix.default_weight, mix.target_tokens, mix.seed,
-        )
-        mixing = mixing_record(mix_report, mix.target_tokens, mix.seed)
-        mix_rejects = downsampled_rejections(index, copies)
-        counts[MIX_STAGE] = StageCounts(index.num_rows, index.num_rows - mix_rejects.num_rows)
-        counts[MIX_STAGE].rejected.update(mix_rejects.column("reason").to_pylist())
+    mixed = apply_mixing(index, spec.mixing) if spec.mixing is not None else None
+    if mixed is not None:
+        counts[MIX_STAGE] = mixed.counts
     cfg = spec.shards
     plans = plan_shards(
         index.column("doc_id").to_pylist(), index.column("n_tokens").to_pylist(), cfg.target_tokens, cfg.tolerance,
-        cfg.seed, cfg.validation_fraction, copies,
+        cfg.seed, cfg.validation_fraction, mixed.copies if mixed else None,
     )
     model_sha = model_sha256(str(loaded.resolve(spec.tokenizer.model)))
-    summary = {"pipeline": spec.pipeline.name, "tokenizer_sha256": model_sha, **{k: layout[k] for k in ("seed", "target_tokens", "tolerance", "validation_fraction")}}
-    shards = write_shards(kept_files, plans, output / "shards", loaded, summary, spec.mixing is not None)
+    summary = {"pipeline": spec.pipeline.name, "tokenizer_sha256": model_sha, **shard_summary(layout)}
+    shards = write_shards(kept_files, plans, output / "shards", loaded, summary, mixed is not None)
     layout["splits"] = split_totals(shards)
-    if mixing is not None:
+    if mixed is not None:
         token_funnel.append({"stage": MIX_STAGE, "tokens": sum(s["tokens"] for s in shards)})
     if progress:
         progress("shards", len(shards), len(shards))
@@ -294,11 +286,11 @@ def run_pipeline(
             rejected_files.append(entry)
     if entry := write_rejected(output / "rejected", f"{DEDUP_STAGE}.parquet", dups):
         rejected_files.append(entry)
-    if entry := write_rejected(output / "rejected", f"{MIX_STAGE}.parquet", mix_rejects):
+    if mixed is not None and (entry := write_rejected(output / "rejected", f"{MIX_STAGE}.parquet", mixed.rejected)):
         rejected_files.append(entry)
 
     stages = [{"name": n, **counts[n].to_dict()} for n in STAGE_ORDER if n in counts]
-    kept = index.num_rows - mix_rejects.num_rows
+    kept = index.num_rows - (mixed.rejected.num_rows if mixed else 0)
     tokens = sum(s["tokens"] for s in shards)
     resolved = spec.model_dump(mode="json")
     manifest = {
@@ -326,7 +318,7 @@ def run_pipeline(
         "totals": {**totals(stages, kept, tokens), "shard_rows": sum(s["rows"] for s in shards)},
         "shard_layout": layout,
         "token_funnel": token_funnel,
-        "mixing": mixing,
+        "mixing": mixed.record if mixed else None,
         "volatile": {
             "_note": "the only fields that differ between identical runs",
             "started_at": started.isoformat(timespec="seconds"),

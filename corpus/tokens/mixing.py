@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import pyarrow as pa
 
 from corpus.document import REJECT_SCHEMA, rejects_from_rows
-from corpus.stage import Rejection, reject_row
+from corpus.stage import Rejection, StageCounts, reject_row
 from corpus.tokens.split import hash_key
 
 STAGE = "mix"
@@ -123,3 +123,25 @@ def downsampled_rejections(index: pa.Table, copies: list[int]) -> pa.Table:
         if k == 0
     ]
     return rejects_from_rows(rows) if rows else REJECT_SCHEMA.empty_table()
+
+
+@dataclass
+class MixResult:
+    """Everything the runner needs from mixing: copies per index row, manifest block, rejections, counts."""
+
+    copies: list[int]
+    record: dict
+    rejected: pa.Table
+    counts: StageCounts
+
+
+def apply_mixing(index: pa.Table, mix) -> MixResult:
+    """Mix the kept documents of ``index`` (doc_id, source, n_tokens, locator...) per ``mix`` (MixingSpec)."""
+    copies, report = plan_mix(
+        index.column("doc_id").to_pylist(), index.column("source").to_pylist(), index.column("n_tokens").to_pylist(),
+        mix.weights, mix.default_weight, mix.target_tokens, mix.seed,
+    )
+    rejected = downsampled_rejections(index, copies)
+    counts = StageCounts(index.num_rows, index.num_rows - rejected.num_rows)
+    counts.rejected.update(rejected.column("reason").to_pylist())
+    return MixResult(copies, mixing_record(report, mix.target_tokens, mix.seed), rejected, counts)

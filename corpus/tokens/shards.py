@@ -204,6 +204,11 @@ def shard_layout(cfg) -> dict:
     }
 
 
+def shard_summary(layout: dict) -> dict:
+    """The layout settings every shard repeats in its key-value metadata."""
+    return {k: layout[k] for k in ("seed", "target_tokens", "tolerance", "validation_fraction")}
+
+
 def split_totals(entries: list[dict]) -> dict[str, dict]:
     """Shards, rows and tokens per split, from the shard manifest entries."""
     out: dict[str, dict] = {}
