@@ -101,7 +101,9 @@ def _note(text: str) -> str:
 def _grouped_tokens(kept: pa.Table, column: str) -> tuple[list[str], list[int]]:
     if column not in kept.column_names:
         return [], []
-    grouped = kept.group_by(column).aggregate([("n_tokens", "sum")]).sort_by([("n_tokens_sum", "descending"), (column, "ascending")])
+    # Single-threaded: Acero's thread pool raised "thread index out of range" when the report
+    # was rendered in a process that had grown extra threads (Ray driver); the table is small.
+    grouped = kept.group_by(column, use_threads=False).aggregate([("n_tokens", "sum")]).sort_by([("n_tokens_sum", "descending"), (column, "ascending")])
     return [str(v) for v in grouped.column(column).to_pylist()], grouped.column("n_tokens_sum").to_pylist()
 
 
