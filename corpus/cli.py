@@ -13,11 +13,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 RUN_HELP = """\
 Run a pipeline spec over its inputs and write:
-  DIR/shards/shard-*.parquet   kept documents (doc_id, text, n_tokens, source, license, url, locator, scores)
+  DIR/shards/{train,validation}-NNNNN.parquet
+                               kept documents (doc_id, text, n_tokens, source, license, url, locator, scores),
+                               token-budgeted, seeded hash order, split by doc_id hash (docs/shards.md)
   DIR/rejected/*.parquet       every dropped record with stage, reason and duplicate_of
-  DIR/manifest.json            spec + sha256, code and library versions, inputs, per-stage counts, shards, licences
+  DIR/manifest.json            spec + sha256, code and library versions, inputs, per-stage counts, shards, licences, mixing
   DIR/provenance/documents.parquet  one lineage record per document (kept or dropped)
   DIR/ATTRIBUTION.md, DIR/datasheet.md (OSAID Data Information), DIR/croissant.json (Croissant 1.1 + RAI)
+  DIR/report.html              funnel, rejection reasons, tokens per source/licence, length histograms (offline)
   DIR/_work/                   per-partition checkpoints (re-running the same command resumes from them)
 
 By default an embedded local Ray is started; --address (or RAY_ADDRESS) uses an existing cluster.
@@ -210,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = tok_sub.add_parser(
         "train", help="train a sentencepiece model from inputs or shards",
         description="Train a sentencepiece model. INPUTS may be HTML/WARC inputs (extracted and "
-                    "normalised first), .txt files, or Parquet shards with a text column.",
+                    "normalised first), .txt files, Parquet shards with a text column (e.g. DIR/shards), "
+                    "or a run directory DIR (its shards/train-*.parquet only, so validation stays unseen).",
     )
     train.add_argument("inputs", nargs="+", help="files or directories")
     train.add_argument("--output", "-o", required=True, help="model prefix: writes PREFIX.model and PREFIX.vocab")

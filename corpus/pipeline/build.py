@@ -21,7 +21,7 @@ from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near"]
+STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near", "mix"]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:

@@ -7,7 +7,6 @@ sharding), and finished partitions are checkpointed so a killed run resumes wher
 
 from __future__ import annotations
 
-import bisect
 import logging
 import os
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.dedup.exact import KEY_COLUMNS, STAGE as DEDUP_STAGE, exact_duplicates
@@ -32,8 +32,10 @@ from corpus.provenance.hashing import file_sha256, object_sha256
 from corpus.provenance.records import finish_run
 from corpus.provenance.manifest import code_record, library_versions, manifest_version, totals, write_manifest
 from corpus.stage import StageCounts
-from corpus.tokens.counter import model_sha256
-from corpus.tokens.shards import plan_shards, write_shard
+from corpus.provenance.report import write_report
+from corpus.tokens.counter import TokenCounter, model_sha256
+from corpus.tokens.mixing import STAGE as MIX_STAGE, apply_mixing
+from corpus.tokens.shards import ShardPlan, plan_shards, shard_layout, shard_summary, split_totals, write_shard
 
 WORK_DIR = "_work"
 Progress = Callable[[str, int, int], None]
@@ -151,49 +153,59 @@ def find_exact_duplicates(kept_files: list[str], source_rank: dict[str, int]) ->
     return pa.concat_tables(tables).sort_by("doc_id")
 
 
-def shard_boundaries(kept_files: list[str], dropped: set[str], target_tokens: int) -> list[str]:
-    """First doc_id of each shard, from doc ids and token counts only (no text on the driver)."""
-    ids: list[str] = []
-    tokens: list[int] = []
-    for f in kept_files:
-        t = pq.read_table(f, columns=["doc_id", "n_tokens"])
-        for d, n in zip(t.column("doc_id").to_pylist(), t.column("n_tokens").to_pylist()):
-            if d not in dropped:
-                ids.append(d)
-                tokens.append(n)
-    return [p.doc_ids[0] for p in plan_shards(ids, tokens, target_tokens)]
+INDEX_COLUMNS = ["doc_id", "source", "n_tokens", "locator", "url", "input_path"]
+
+
+def kept_index(kept_files: list[str]) -> pa.Table:
+    """Doc ids, sources and token counts of every kept document (no text on the driver)."""
+    tables = [pq.read_table(f, columns=INDEX_COLUMNS) for f in kept_files]
+    return pa.concat_tables(tables) if tables else pa.table({c: [] for c in INDEX_COLUMNS})
 
 
 def write_shards(
-    kept_files: list[str], dropped: set[str], boundaries: list[str], out_dir: Path, row_group_size: int,
+    kept_files: list[str], plans: list[ShardPlan], out_dir: Path, loaded: LoadedSpec, summary: dict, with_copy: bool,
     cluster_sizes: dict[str, int] | None = None,
 ) -> list[dict]:
-    """Write every shard in parallel: rows are routed to their shard by doc_id, then grouped."""
+    """Write every shard in parallel: each planned row (document copy) is routed to its shard, then grouped."""
     import ray
 
-    if not boundaries:
+    if not plans:
         return []
+    cfg = loaded.spec.shards
+    assign: dict[str, list[tuple[int, int, int]]] = {}
+    for s, plan in enumerate(plans):
+        for pos, (doc_id, copy, _) in enumerate(plan.rows):
+            assign.setdefault(doc_id, []).append((s, pos, copy))
+    counter = TokenCounter(str(loaded.resolve(loaded.spec.tokenizer.model))) if cfg.input_ids else None
     files = [f for f in kept_files if pq.read_metadata(f).num_rows > 0]
     ds = ray.data.read_parquet(files)
 
     def route(t: pa.Table) -> pa.Table:
-        ids = t.column("doc_id").to_pylist()
-        keep = pa.array([d not in dropped for d in ids])
-        t = t.filter(keep)
-        ids = t.column("doc_id").to_pylist()
-        shard = [bisect.bisect_right(boundaries, d) - 1 for d in ids]
+        take, shard, pos, copy = [], [], [], []
+        for i, d in enumerate(t.column("doc_id").to_pylist()):
+            for s, p, c in assign.get(d, ()):
+                take += [i]
+                shard += [s]
+                pos += [p]
+                copy += [c]
+        t = t.take(pa.array(take, pa.int64()))
         if "dup_cluster_size" in t.column_names:  # 1 + documents removed as duplicates of this one
-            sizes = pa.array([(cluster_sizes or {}).get(d, 1) for d in ids], pa.int64())
+            sizes = pa.array([(cluster_sizes or {}).get(d, 1) for d in t.column("doc_id").to_pylist()], pa.int64())
             t = t.set_column(t.schema.get_field_index("dup_cluster_size"), "dup_cluster_size", sizes)
-        return t.append_column("_shard", pa.array(shard, pa.int64()))
+        return t.append_column("_shard", pa.array(shard, pa.int64())).append_column("_pos", pa.array(pos, pa.int64())).append_column(
+            "copy", pa.array(copy, pa.int32())
+        )
 
     def write_group(t: pa.Table) -> pa.Table:
-        index = t.column("_shard")[0].as_py()
-        t = t.drop_columns(["_shard"]).sort_by("doc_id")
-        entry = write_shard(t, out_dir / f"shard-{index:05d}.parquet", row_group_size)
+        plan = plans[t.column("_shard")[0].as_py()]
+        t = t.sort_by("_pos").drop_columns(["_shard", "_pos"] + ([] if with_copy else ["copy"]))
+        if counter is not None:
+            ids = counter.encode(t.column("text").to_pylist())
+            t = t.append_column("input_ids", pa.array(ids, pa.list_(pa.uint32())))
+        entry = write_shard(t, out_dir / plan.filename, cfg.row_group_size, {**summary, "split": plan.split, "index": plan.index})
         return pa.table({k: [v] for k, v in entry.items()})
 
-    grouped = ds.map_batches(route, batch_format="pyarrow").groupby("_shard", num_partitions=_shuffle_partitions(len(boundaries)))
+    grouped = ds.map_batches(route, batch_format="pyarrow").groupby("_shard", num_partitions=_shuffle_partitions(len(plans)))
     entries = grouped.map_groups(write_group, batch_format="pyarrow")
     rows = [r for r in entries.iter_rows()]
     return sorted(rows, key=lambda r: r["path"])
@@ -268,8 +280,25 @@ def run_pipeline(
         shutil.rmtree(output / sub, ignore_errors=True)
         if sub != "signatures" or near:
             (output / sub).mkdir(parents=True)
-    boundaries = shard_boundaries(kept_files, dropped, spec.shards.target_tokens)
-    shards = write_shards(kept_files, dropped, boundaries, output / "shards", spec.shards.row_group_size, sizes)
+    index = kept_index(kept_files)
+    tokens_counted = int(pc.sum(index.column("n_tokens")).as_py() or 0)
+    index = index.filter(pa.array([d not in dropped for d in index.column("doc_id").to_pylist()], pa.bool_()))
+    layout = shard_layout(spec.shards)
+    token_funnel = [{"stage": "tokens", "tokens": tokens_counted}, {"stage": "dedup", "tokens": int(pc.sum(index.column("n_tokens")).as_py() or 0)}]
+    mixed = apply_mixing(index, spec.mixing) if spec.mixing is not None else None
+    if mixed is not None:
+        counts[MIX_STAGE] = mixed.counts
+    cfg = spec.shards
+    plans = plan_shards(
+        index.column("doc_id").to_pylist(), index.column("n_tokens").to_pylist(), cfg.target_tokens, cfg.tolerance,
+        cfg.seed, cfg.validation_fraction, mixed.copies if mixed else None,
+    )
+    model_sha = model_sha256(str(loaded.resolve(spec.tokenizer.model)))
+    summary = {"pipeline": spec.pipeline.name, "tokenizer_sha256": model_sha, **shard_summary(layout)}
+    shards = write_shards(kept_files, plans, output / "shards", loaded, summary, mixed is not None, sizes)
+    layout["splits"] = split_totals(shards)
+    if mixed is not None:
+        token_funnel.append({"stage": MIX_STAGE, "tokens": sum(s["tokens"] for s in shards)})
     if progress:
         progress("shards", len(shards), len(shards))
 
@@ -282,12 +311,13 @@ def run_pipeline(
         rejected_files.append(entry)
     if near and (entry := write_rejected(output / "rejected", "dedup_near.parquet", near.rejected)):
         rejected_files.append(entry)
+    if mixed is not None and (entry := write_rejected(output / "rejected", f"{MIX_STAGE}.parquet", mixed.rejected)):
+        rejected_files.append(entry)
 
     stages = [{"name": n, **counts[n].to_dict()} for n in STAGE_ORDER if n in counts]
-    kept = sum(s["docs"] for s in shards)
+    kept = index.num_rows - (mixed.rejected.num_rows if mixed else 0)
     tokens = sum(s["tokens"] for s in shards)
     resolved = spec.model_dump(mode="json")
-    model_path = loaded.resolve(spec.tokenizer.model)
     manifest = {
         "manifest_version": manifest_version(),
         "pipeline": {
@@ -300,7 +330,7 @@ def run_pipeline(
         "code": code_record(),
         "libraries": library_versions(),
         "quality_profile": profile_record(quality_profile(loaded)),
-        "tokenizer": {"model": spec.tokenizer.model, "sha256": model_sha256(str(model_path))},
+        "tokenizer": {"model": spec.tokenizer.model, "sha256": model_sha},
         "inputs": [
             {"path": f.path, "kind": f.kind, "source": f.source, "license": f.license, "bytes": f.size, "sha256": f.sha256}
             for f in files
@@ -310,9 +340,12 @@ def run_pipeline(
         "stages": stages,
         "shards": shards,
         "rejected_files": rejected_files,
-        "totals": totals(stages, kept, tokens),
+        "totals": {**totals(stages, kept, tokens), "shard_rows": sum(s["rows"] for s in shards)},
         **cleaning_totals(kept_files, dropped, spec.pii.types if spec.pii.enabled else None, spec.boilerplate.enabled),
         **({"dedup_near": near_manifest(spec.dedup.near, near, write_signatures(store, partitions, dropped, output))} if near else {}),
+        "shard_layout": layout,
+        "token_funnel": token_funnel,
+        "mixing": mixed.record if mixed else None,
         "volatile": {
             "_note": "the only fields that differ between identical runs",
             "started_at": started.isoformat(timespec="seconds"),
@@ -324,6 +357,7 @@ def run_pipeline(
     }
     finish_run(output, manifest)  # licences summary, provenance records, ATTRIBUTION.md, datasheet, Croissant
     write_manifest(output / "manifest.json", manifest)
+    write_report(output, manifest)
     if not keep_work:
         shutil.rmtree(work_dir, ignore_errors=True)
     return RunResult(output, manifest, resumed, len(pending))

@@ -115,6 +115,29 @@ class TokenizerSpec(_Strict):
 class ShardsSpec(_Strict):
     target_tokens: PositiveInt = Field(50_000_000, description="Token budget per shard (last shard may be smaller).")
     row_group_size: PositiveInt = 1024
+    tolerance: float = Field(0.1, gt=0, lt=1, description="Shards hold target_tokens * (1 +- tolerance) tokens, last shard excepted.")
+    seed: int = Field(0, ge=0, description="Seed of the document order inside shards (a hash of seed and doc_id).")
+    validation_fraction: float = Field(0.01, ge=0, lt=1, description="Share of documents (by doc_id hash) in validation shards.")
+    input_ids: bool = Field(False, description="Also write the pre-tokenised input_ids column (list<uint32>).")
+
+
+class MixingSpec(_Strict):
+    """Per-source sampling to a token budget, as dolma's mixer does (see docs/shards.md)."""
+
+    target_tokens: PositiveInt | None = Field(
+        None, description="Total tokens wanted; weights are then shares of it. Unset: weights are epochs per source."
+    )
+    weights: dict[str, float] = Field(default_factory=dict, description="Source name -> weight (>= 0); unlisted: default_weight.")
+    default_weight: float = Field(1.0, ge=0)
+    seed: int = Field(0, ge=0, description="Seed of which documents are picked when a source is down-sampled.")
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, w in v.items() if not w >= 0)
+        if bad:
+            raise ValueError(f"weights must be >= 0: {bad}")
+        return v
 
 
 class PartitionSpec(_Strict):
@@ -192,6 +215,7 @@ class PipelineSpec(_Strict):
     pii: PiiSpec = PiiSpec()
     license_policy: LicensePolicySpec = LicensePolicySpec()
     datasheet: DatasheetSpec = DatasheetSpec()
+    mixing: MixingSpec | None = None
 
     @field_validator("inputs")
     @classmethod
@@ -256,6 +280,17 @@ def license_policy_problems(loaded: LoadedSpec) -> list[str]:
         return [f"  license_policy: {exc}"]
     unknown = [a for a in pol.allowed if a not in licenses]
     return [f"  license_policy.allowed: unknown licence id(s) {unknown}; known: {sorted(licenses)}"] if unknown else []
+def mixing_problems(spec: PipelineSpec) -> list[str]:
+    """Weights must name sources the run actually has, and must not select nothing at all."""
+    mix = spec.mixing
+    sources = {i.source for i in spec.inputs}
+    out = []
+    unknown = sorted(set(mix.weights) - sources)
+    if unknown:
+        out.append(f"  mixing.weights: unknown source(s) {unknown}; sources of this run: {sorted(sources)}")
+    if all(mix.weights.get(s, mix.default_weight) == 0 for s in sources):
+        out.append("  mixing.weights: every source has weight 0, nothing would be selected")
+    return out
 
 
 def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> LoadedSpec:
@@ -294,6 +329,8 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
         if problem := reference_problem(loaded.resolve(near.reference), near.model_dump()):
             problems.append(f"  dedup.near.reference: {problem}")
     problems += license_policy_problems(loaded)
+    if spec.mixing is not None:
+        problems.extend(mixing_problems(spec))
     if problems:
         raise SpecError(f"{path}: invalid pipeline spec:\n" + "\n".join(problems))
     return loaded

@@ -28,9 +28,13 @@ class TokenCounter:
             self._sp = spm.SentencePieceProcessor(model_file=self.model_path)
         return self._sp
 
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids; one batched encode call (sentencepiece parallelises it internally)."""
+        return self.processor.encode(texts)
+
     def count(self, texts: list[str]) -> list[int]:
-        """Token counts; one batched encode call (sentencepiece parallelises it internally)."""
-        return [len(ids) for ids in self.processor.encode(texts)]
+        """Token counts of ``encode`` (the ids are the same ones a shard's ``input_ids`` holds)."""
+        return [len(ids) for ids in self.encode(texts)]
 
 
 def model_sha256(model_path: str) -> str:

@@ -1,7 +1,8 @@
 """Train a sentencepiece model from documents, so a sample or domain tokenizer is reproducible.
 
 Input may be raw inputs (HTML, WARC: run through extract + normalise, no Ray needed), plain
-.txt files, or Parquet shards with a ``text`` column. Training uses one thread and a fixed seed
+.txt files, Parquet shards with a ``text`` column (e.g. ``DIR/shards``), or a run directory
+``DIR`` (then only its ``shards/train-*.parquet``: the validation split stays unseen). Training uses one thread and a fixed seed
 order so the same inputs give the same model.
 """
 
@@ -23,7 +24,12 @@ from corpus.text.normalize_stage import NormalizeStage
 def iter_texts(paths: list[Path]) -> Iterator[str]:
     """Normalised document texts from any mix of raw inputs, .txt files and Parquet shards."""
     for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        if (path / "manifest.json").is_file():  # a run directory: its training shards only
+            files = sorted((path / "shards").glob("train-*.parquet"))
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            files = [path]
         raw = []
         for f in files:
             name = f.name.lower()
