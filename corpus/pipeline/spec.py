@@ -62,7 +62,9 @@ class BoilerplateSpec(_Strict):
 
     enabled: bool = True
     min_docs: PositiveInt = Field(3, description="A short line in at least this many documents of one site (in a partition) is boilerplate.")
-    max_line_chars: PositiveInt = Field(100, description="Longer lines are never treated as repeated boilerplate.")
+    max_line_chars: PositiveInt = Field(
+        30, description="Longer lines are never treated as repeated boilerplate (article sentences repeat across captures of one page)."
+    )
     known_lines: bool = Field(True, description="Also remove the known Japanese chrome lines of filters/boilerplate/.")
 
 
