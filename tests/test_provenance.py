@@ -207,7 +207,7 @@ def test_flipped_byte_in_a_shard_is_named(copy_of, capsys):
     shard.write_bytes(bytes(data))
     report = audit(out)
     assert "shard_sha256_mismatch" in report.codes() and "croissant_sha256" in report.codes()
-    assert any(f.where == "shards/shard-00000.parquet" for f in report.findings)
+    assert any(f.where == _manifest(out)["shards"][0]["path"] for f in report.findings)
     assert main(["audit", str(out)]) == 1
     assert "shard_sha256_mismatch" in capsys.readouterr().out
 
@@ -268,7 +268,7 @@ def test_croissant_attribution_and_unlisted_files_are_checked(copy_of):
     doc["distribution"][0]["sha256"] = "0" * 64
     (out / "croissant.json").write_text(json.dumps(doc), encoding="utf-8")
     (out / "ATTRIBUTION.md").write_text("# Attribution\n", encoding="utf-8")
-    shutil.copy(out / "shards/shard-00000.parquet", out / "shards/shard-00099.parquet")
+    shutil.copy(out / _manifest(out)["shards"][0]["path"], out / "shards/train-00099.parquet")
     report = audit(out)
     assert {"croissant_required", "croissant_sha256", "provenance_sha256_mismatch", "attribution_missing", "unlisted_file"} <= report.codes()
 

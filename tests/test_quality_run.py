@@ -33,6 +33,7 @@ def test_pipeline_cleans_judges_and_redacts_real_pages(ray_local, shared, tmp_pa
             (shared / "law_html/lawegov_2013_sjis/html/bf2a36e69d30a929.html", "lawegov", "LicenseRef-JP-Copyright-Art13"),
             (shared / "warc/commoncrawl_whirlwind/whirlwind.warc.gz", "cc", "CC-BY-SA-4.0"),
         ],
+        "[boilerplate]\nenabled = true\n",
     )
     manifest = run_pipeline(load_spec(spec), tmp_path / "out").manifest
     out = Path(tmp_path / "out")

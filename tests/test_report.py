@@ -41,7 +41,7 @@ def test_report_is_self_contained_deterministic_and_agrees_with_the_manifest(run
     totals = manifest["totals"]
     for number in (totals["tokens"], totals["documents_in"], manifest["mixing"]["sources"]["chabsa-other"]["downsampled_docs"]):
         assert f"<td>{number:,}</td>" in page
-    assert f"no {NEAR_DUP_COLUMN} column" in page
+    assert "Near-duplicate clusters by size" in page  # shards always carry dup_cluster_size (1 = no duplicate)
 
 
 def test_report_shows_near_duplicate_clusters_when_shards_carry_them(run, tmp_path):
@@ -52,9 +52,14 @@ def test_report_shows_near_duplicate_clusters_when_shards_carry_them(run, tmp_pa
         t = pq.read_table(f)
         sizes = [1 + (len(s) % 3) for s in t.column("title").to_pylist()]  # a stand-in for the near-dup stage
         (copy / "shards").mkdir(parents=True, exist_ok=True)
-        pq.write_table(t.append_column(NEAR_DUP_COLUMN, pa.array(sizes, pa.int64())), copy / "shards" / f.name)
+        t = t.set_column(t.schema.get_field_index(NEAR_DUP_COLUMN), NEAR_DUP_COLUMN, pa.array(sizes, pa.int64()))
+        pq.write_table(t, copy / "shards" / f.name)
     page = render_report(manifest, copy)
     assert "Near-duplicate clusters by size" in page and f"no {NEAR_DUP_COLUMN} column" not in page
+    assert "size 3" in page  # the stand-in sizes, not the run's own (all 1)
+    for f in sorted((copy / "shards").glob("*.parquet")):  # without the column, the report says so
+        pq.write_table(pq.read_table(f).drop_columns([NEAR_DUP_COLUMN]), f)
+    assert f"no {NEAR_DUP_COLUMN} column" in render_report(manifest, copy)
 
 
 def test_exact_duplicate_clusters_are_sized_from_the_rejections():

@@ -146,9 +146,10 @@ def test_split_fractions_hold_on_real_data(run, shared):
     assert not split_docs["train"] & split_docs["validation"]  # copies never leak across splits
     shard_docs = split_docs["train"] | split_docs["validation"]
     assert abs(len(split_docs["validation"]) / len(shard_docs) - f) < 0.07
-    # Every document the run saw (kept or down-sampled), and every file of the shared data set.
-    mixed_out = pq.read_table(out / "rejected" / "mix.parquet", columns=["doc_id"]).column("doc_id").to_pylist()
-    seen = shard_docs | set(mixed_out)
+    # Every document the run saw (kept, down-sampled or rejected), and every file of the shared data set.
+    dropped = [d for p in sorted((out / "rejected").glob("*.parquet")) for d in pq.read_table(p, columns=["doc_id"]).column("doc_id").to_pylist()]
+    assert pq.read_metadata(out / "rejected" / "mix.parquet").num_rows > 0
+    seen = shard_docs | set(dropped)
     assert len(seen) == manifest["totals"]["documents_in"]
     assert abs(sum(split_of(d, f) == "validation" for d in seen) / len(seen) - f) < 0.05
     with open(shared / "MANIFEST.tsv", encoding="utf-8") as fh:

@@ -66,7 +66,7 @@ class BoilerplateStage(Stage):
     name: ClassVar[str] = "boilerplate"
     column = pa.field("boilerplate_lines", pa.int64())
 
-    def __init__(self, min_docs: int = 3, max_line_chars: int = 30, known: bool = True):
+    def __init__(self, min_docs: int = 3, max_line_chars: int = 100, known: bool = True):
         self.min_docs = min_docs
         self.max_line_chars = max_line_chars
         self.known = known

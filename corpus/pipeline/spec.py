@@ -58,13 +58,17 @@ class QualitySpec(_Strict):
 
 
 class BoilerplateSpec(_Strict):
-    """Site chrome lines removed after normalisation (see docs/quality.md)."""
+    """Site chrome lines removed after normalisation (see docs/quality.md).
 
-    enabled: bool = True
+    Off by default: repeats are counted within a partition, so several captures of one page in
+    one partition lose their shared article lines (and the same page's text then depends on which
+    partition it landed in), which turns near-duplicates into short fragments before dedup sees them.
+    Turn it on for crawls of many distinct pages per site.
+    """
+
+    enabled: bool = False
     min_docs: PositiveInt = Field(3, description="A short line in at least this many documents of one site (in a partition) is boilerplate.")
-    max_line_chars: PositiveInt = Field(
-        30, description="Longer lines are never treated as repeated boilerplate (article sentences repeat across captures of one page)."
-    )
+    max_line_chars: PositiveInt = Field(100, description="Longer lines are never treated as repeated boilerplate.")
     known_lines: bool = Field(True, description="Also remove the known Japanese chrome lines of filters/boilerplate/.")
 
 
