@@ -93,11 +93,6 @@ def make_doc_id(locator: str, content_sha256: str) -> str:
     return hashlib.sha256(f"{locator}\n{content_sha256}".encode("utf-8")).hexdigest()[:32]
 
 
-def empty_docs(schema: pa.Schema = DOC_SCHEMA) -> pa.Table:
-    """A zero-row table with the document schema (a stage's output when nothing survives)."""
-    return schema.empty_table()
-
-
 def docs_from_rows(rows: list[dict], schema: pa.Schema = DOC_SCHEMA) -> pa.Table:
     """Build a document table from row dicts, filling missing columns with nulls."""
     return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import sentencepiece as spm
 
 from corpus.document import sha256_hex
@@ -60,7 +59,3 @@ class TokenCountStage(Stage):
         column = pa.array(counts, pa.int64())
         table = table.set_column(idx, "n_tokens", column) if idx >= 0 else table.append_column("n_tokens", column)
         return StageOutput(table, empty_rejects())
-
-
-def total_tokens(table: pa.Table) -> int:
-    return int(pc.sum(table.column("n_tokens")).as_py() or 0) if table.num_rows else 0
