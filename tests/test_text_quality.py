@@ -208,3 +208,53 @@ def test_new_thresholds_reapply_from_score_columns_without_recomputing(shared, m
     monkeypatch.undo()  # the same decisions, computed from the text again
     recomputed = {r["doc_id"]: (r["rule"], r["value"]) for r in QualityStage(stricter).process(_table(docs)).rejected.to_pylist()}
     assert again == recomputed and again
+
+
+def test_lean_parse_gives_fugashis_own_surfaces_and_parts_of_speech(shared):
+    """parse() reads MeCab's lean output; it must say exactly what fugashi's node objects say."""
+    import fugashi
+
+    from corpus.text.morphology import CHUNK_CHARS, _chunks, parse
+
+    reference = fugashi.Tagger()
+    t = texts(shared)
+    edge = "\u3000冒頭の全角空白と絵文字🀄、半角ｶﾅ、タブ\tと改行\nも含む文。\u3000"
+    long_law = "\n".join([t["law"]] * (CHUNK_CHARS // len(t["law"]) + 2))  # several chunks
+    for text in (t["law"], t["finance"], t["diet"], edge, long_law):
+        m = parse(text)
+        expected = [(w.surface, w.feature.pos1) for chunk in _chunks(text) for w in reference(chunk)]
+        assert list(zip(m.surfaces, m.pos)) == expected
+    assert len(_chunks(long_law)) > 1
+    assert parse("").surfaces == [] and parse(" \n ").surfaces == []
+
+
+def test_character_class_counts_follow_the_unicode_definitions(shared):
+    """The numpy table lookup counts what the regular expressions and str.isalpha count."""
+    import re
+
+    from corpus.text.chars import char_class_counts
+
+    classes = {
+        "hiragana": re.compile(r"[\u3041-\u3096]"),
+        "katakana": re.compile(r"[\u30a1-\u30fa\u30fc]"),
+        "kanji": re.compile(r"[\u3005\u3007\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]"),
+    }
+    t = texts(shared)
+    for text in (t["law"], t["finance"], t["aragonese"], t["chinese"], "𠮷野家の牛丼🀄ｶﾀｶﾅＡ①", ""):
+        counts = char_class_counts(text)
+        for name, pattern in classes.items():
+            assert counts[name] == len(pattern.findall(text)), name
+        assert counts["japanese"] == counts["hiragana"] + counts["katakana"] + counts["kanji"]
+        assert counts["letters"] == sum(c.isalpha() for c in text)
+
+
+def test_ngram_hash_series_equals_hashing_each_n_alone(shared):
+    import numpy as np
+
+    from corpus.filters.repetition import ngram_hash_series, ngram_hashes
+    from corpus.text.chars import codepoints
+
+    seq = codepoints(texts(shared)["law"][:5000])
+    for n, h in ngram_hash_series(seq, range(2, 11)):
+        assert np.array_equal(h, ngram_hashes(seq, n))
+    assert [len(h) for _, h in ngram_hash_series(seq[:6], range(5, 9))] == [2, 1, 0, 0]

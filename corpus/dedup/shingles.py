@@ -15,6 +15,8 @@ import unicodedata
 
 import numpy as np
 
+from corpus.text.chars import codepoints
+
 _POLY = np.uint64(0x100000001B3)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -31,16 +33,12 @@ def shingle_text(text: str) -> str:
     return "".join(text.split())
 
 
-def _codepoints(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-
-
 def char_shingle_hashes(text: str, n: int = 5) -> np.ndarray:
     """32-bit hashes of every character n-gram of ``shingle_text(text)`` (duplicates kept).
 
     A text shorter than ``n`` is one shingle; an empty text has none.
     """
-    cps = _codepoints(shingle_text(text))
+    cps = codepoints(shingle_text(text)).astype(np.uint64)
     width = min(n, len(cps))
     if width == 0:
         return np.empty(0, dtype=np.uint32)

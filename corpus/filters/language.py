@@ -24,10 +24,13 @@ KANA_SATURATION = 0.05
 HEAD_CHARS = 50
 
 
-def japanese_score(text: str) -> float:
-    """Score in [0, 1]: Japanese-script share of letters times a kana-presence factor."""
-    counts = char_class_counts(text)
-    letters = sum(1 for c in text if c.isalpha())
+def japanese_score(text: str, counts: dict[str, int] | None = None) -> float:
+    """Score in [0, 1]: Japanese-script share of letters times a kana-presence factor.
+
+    ``counts``: the text's ``char_class_counts`` when the caller already has them.
+    """
+    counts = counts or char_class_counts(text)
+    letters = counts["letters"]
     if letters == 0:
         return 0.0
     jp = counts["japanese"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 
 from corpus.filters.rules import filters_dir
@@ -38,21 +39,25 @@ class NgWordMatcher:
             self.words.append(w)
 
     def find(self, morphemes: Sequence[str]) -> list[tuple[int, str]]:
-        """(morpheme index, NG word) of every longest non-overlapping hit."""
+        """(morpheme index, NG word) of every longest non-overlapping hit.
+
+        Only positions holding the first morpheme of some NG word are walked, and those are found
+        by a C-level scan (``compress``): a document is usually a million morphemes and no hit.
+        """
         hits: list[tuple[int, str]] = []
-        i = 0
-        while i < len(morphemes):
+        n, end = len(morphemes), 0
+        for i in compress(range(n), map(self.trie.__contains__, morphemes)):
+            if i < end:  # inside the previous hit
+                continue
             node, j, best = self.trie, i, None
-            while j < len(morphemes) and morphemes[j] in node:
+            while j < n and morphemes[j] in node:
                 node = node[morphemes[j]]
                 j += 1
                 if _END in node:
                     best = (j, node[_END])
             if best:
                 hits.append((i, best[1]))
-                i = best[0]
-            else:
-                i += 1
+                end = best[0]
         return hits
 
     def match(self, morphemes: Sequence[str]) -> tuple[int, int]:

@@ -17,15 +17,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import compress, filterfalse
 from typing import Literal
 
 import numpy as np
 
 from corpus.filters import repetition as rep
 from corpus.filters.language import japanese_score, kana_in_head
-from corpus.text.chars import char_class_counts
+from corpus.text.chars import char_class_counts, codepoints
 from corpus.text.morphology import Morphemes, parse
-from corpus.text.sentences import ends_with_ellipsis, split_lines, split_sentences
+from corpus.text.sentences import count_ellipsis_endings, split_lines, split_sentences
 
 Tier = Literal["char", "morph"]
 #: Tiers in evaluation order: every rule on a cheaper tier is judged before any costlier signal runs.
@@ -48,11 +49,32 @@ class TextView:
 
     @cached_property
     def codepoints(self) -> np.ndarray:
-        return rep.codepoints(self.text)
+        return codepoints(self.text)
+
+    @cached_property
+    def codepoints_without_spaces(self) -> np.ndarray:
+        # Swallow v1 measures n-gram repetition on characters, not words; whitespace does not count.
+        return codepoints("".join(self.text.split()))
+
+    @cached_property
+    def char_counts(self) -> dict[str, int]:
+        return char_class_counts(self.codepoints)
 
     @cached_property
     def morphemes(self) -> Morphemes:
         return parse(self.text)
+
+    @cached_property
+    def word_ids(self) -> np.ndarray:
+        """Each morpheme as an integer: the order of its surface's first occurrence."""
+        surfaces = self.morphemes.surfaces
+        ids = {s: i for i, s in enumerate(dict.fromkeys(surfaces))}
+        return np.fromiter(map(ids.__getitem__, surfaces), dtype=np.uint64, count=len(surfaces))
+
+    @cached_property
+    def word_lengths(self) -> np.ndarray:
+        surfaces = self.morphemes.surfaces
+        return np.fromiter(map(len, surfaces), dtype=np.int64, count=len(surfaces))
 
 
 FamilyFn = Callable[[TextView], dict[str, float]]
@@ -94,7 +116,7 @@ def register(name: str, tier: Tier, signals: tuple[str, ...]) -> Callable[[Famil
 @register("chars", "char", ("n_chars", "japanese_chars", "japanese_fraction", "hiragana_fraction", "katakana_fraction"))
 def _char_signals(view: TextView) -> dict[str, float]:
     text = view.text
-    counts = char_class_counts(text)
+    counts = view.char_counts
     n = max(1, len(text))
     jp = counts["japanese"]
     return {
@@ -109,7 +131,7 @@ def _char_signals(view: TextView) -> dict[str, float]:
 
 @register("language", "char", ("ja_score", "kana_in_head"))
 def _language(view: TextView) -> dict[str, float]:
-    return {"ja_score": japanese_score(view.text), "kana_in_head": kana_in_head(view.text)}
+    return {"ja_score": japanese_score(view.text, view.char_counts), "kana_in_head": kana_in_head(view.text)}
 
 
 @register(
@@ -122,7 +144,7 @@ def _sentences(view: TextView) -> dict[str, float]:
     return {
         "avg_sentence_chars": sum(lengths) / n,
         "max_sentence_chars": float(max(lengths)),
-        "ellipsis_sentence_fraction": sum(map(ends_with_ellipsis, view.sentences)) / n,
+        "ellipsis_sentence_fraction": count_ellipsis_endings(view.sentences) / n,
         # HojiChar DiscardRareKuten rejects when count(。) < len / 100, i.e. len / count(。) > 100.
         "chars_per_kuten": len(view.text) / max(1, view.text.count("。")),
     }
@@ -154,7 +176,8 @@ ENUMERATOR_LINE = re.compile(
 
 
 def _content_lines(items: list[str]) -> list[str]:
-    return [it for it in items if not ENUMERATOR_LINE.match(it.strip())]
+    """Items (stripped lines or sentences) that are not a bare statute enumerator."""
+    return list(filterfalse(ENUMERATOR_LINE.match, items))
 
 
 @register(
@@ -174,26 +197,35 @@ def _lines(view: TextView) -> dict[str, float]:
         "dup_line_char_fraction": dlc,
         "dup_sentence_fraction": ds,
         "dup_sentence_char_fraction": dsc,
-        "ellipsis_line_fraction": sum(map(ends_with_ellipsis, lines)) / n,
+        "ellipsis_line_fraction": count_ellipsis_endings(lines) / n,
         # HojiChar DiscardTooShortLines: lines of at most 10 characters.
         "short_line_fraction": sum(len(s) <= 10 for s in lines) / n,
     }
 
 
-_CHAR_NGRAM_SIGNALS = tuple(f"top_char_{n}gram_fraction" for n in (2, 3, 4)) + tuple(
-    f"dup_char_{n}gram_fraction" for n in range(5, 11)
-) + ("char_5gram_repetition", "max_char_run")
+# Character n-gram signals come in three families so a profile pays only for the sorts it reads:
+# Swallow reads the top 2-4-grams, the duplicate 5-10-grams are Gopher/Swallow's optional set,
+# the 5-gram repetition and the longest run are HojiChar's.
 
 
-@register("char_ngrams", "char", _CHAR_NGRAM_SIGNALS)
-def _char_ngrams(view: TextView) -> dict[str, float]:
-    # Swallow v1 measures n-gram repetition on characters, not words; whitespace does not count.
-    seq = rep.codepoints("".join(view.text.split()))
-    out = {f"top_char_{n}gram_fraction": rep.top_ngram_fraction(seq, n) for n in (2, 3, 4)}
-    out.update({f"dup_char_{n}gram_fraction": rep.duplicate_ngram_fraction(seq, n) for n in range(5, 11)})
-    out["char_5gram_repetition"] = rep.top_sqrt_repetition_ratio(view.codepoints, 5)
-    out["max_char_run"] = float(rep.longest_run(view.codepoints))
-    return out
+@register("top_char_ngrams", "char", tuple(f"top_char_{n}gram_fraction" for n in (2, 3, 4)))
+def _top_char_ngrams(view: TextView) -> dict[str, float]:
+    seq = view.codepoints_without_spaces
+    return {f"top_char_{n}gram_fraction": rep.top_ngram_fraction(seq, n, hashes=h) for n, h in rep.ngram_hash_series(seq, range(2, 5))}
+
+
+@register("dup_char_ngrams", "char", tuple(f"dup_char_{n}gram_fraction" for n in range(5, 11)))
+def _dup_char_ngrams(view: TextView) -> dict[str, float]:
+    seq = view.codepoints_without_spaces
+    return {f"dup_char_{n}gram_fraction": rep.duplicate_ngram_fraction(seq, n, hashes=h) for n, h in rep.ngram_hash_series(seq, range(5, 11))}
+
+
+@register("char_repetition", "char", ("char_5gram_repetition", "max_char_run"))
+def _char_repetition(view: TextView) -> dict[str, float]:
+    return {
+        "char_5gram_repetition": rep.top_sqrt_repetition_ratio(view.codepoints, 5),
+        "max_char_run": float(rep.longest_run(view.codepoints)),
+    }
 
 
 _SPECIAL = set(string.punctuation + string.digits + string.whitespace) | set("、。・「」『』（）【】〔〕［］｛｝〈〉《》…‥ー―－〜～：；！？＃＄％＆＊＋＝＠＾｜￥※●○◎◆◇■□▲△▼▽★☆♪→←↑↓")
@@ -236,25 +268,25 @@ def _morphology(view: TextView) -> dict[str, float]:
         "particle_ratio": pos["助詞"] / max(1, words),
         "aux_verb_ratio": pos["助動詞"] / max(1, words),
         "symbol_ratio": symbols / max(1, n),
-        "avg_word_chars": sum(len(s) for s, p in zip(m.surfaces, m.pos) if p != "補助記号") / max(1, words),
+        "avg_word_chars": (sum(map(len, m.surfaces)) - sum(map(len, compress(m.surfaces, map("補助記号".__eq__, m.pos))))) / max(1, words),
     }
 
 
-_WORD_NGRAM_SIGNALS = ("word_7gram_repetition",) + tuple(f"top_word_{n}gram_fraction" for n in (2, 3, 4)) + tuple(
-    f"dup_word_{n}gram_fraction" for n in range(5, 11)
-)
+@register("top_word_ngrams", "morph", tuple(f"top_word_{n}gram_fraction" for n in (2, 3, 4)))
+def _top_word_ngrams(view: TextView) -> dict[str, float]:
+    seq, lengths = view.word_ids, view.word_lengths
+    return {f"top_word_{n}gram_fraction": rep.top_ngram_fraction(seq, n, lengths, h) for n, h in rep.ngram_hash_series(seq, range(2, 5))}
 
 
-@register("word_ngrams", "morph", _WORD_NGRAM_SIGNALS)
-def _word_ngrams(view: TextView) -> dict[str, float]:
-    m = view.morphemes
-    ids: dict[str, int] = {}
-    seq = np.fromiter((ids.setdefault(s, len(ids)) for s in m.surfaces), dtype=np.uint64, count=len(m))
-    lengths = np.fromiter((len(s) for s in m.surfaces), dtype=np.int64, count=len(m))
-    out = {"word_7gram_repetition": rep.repetition_ratio(seq, 7)}
-    out.update({f"top_word_{n}gram_fraction": rep.top_ngram_fraction(seq, n, lengths) for n in (2, 3, 4)})
-    out.update({f"dup_word_{n}gram_fraction": rep.duplicate_ngram_fraction(seq, n, lengths) for n in range(5, 11)})
-    return out
+@register("dup_word_ngrams", "morph", tuple(f"dup_word_{n}gram_fraction" for n in range(5, 11)))
+def _dup_word_ngrams(view: TextView) -> dict[str, float]:
+    seq, lengths = view.word_ids, view.word_lengths
+    return {f"dup_word_{n}gram_fraction": rep.duplicate_ngram_fraction(seq, n, lengths, h) for n, h in rep.ngram_hash_series(seq, range(5, 11))}
+
+
+@register("word_repetition", "morph", ("word_7gram_repetition",))
+def _word_repetition(view: TextView) -> dict[str, float]:
+    return {"word_7gram_repetition": rep.repetition_ratio(view.word_ids, 7)}
 
 
 @register("ngwords", "morph", ("ng_word_hits", "ng_char_fraction"))

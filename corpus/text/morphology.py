@@ -15,25 +15,37 @@ from typing import Any
 #: Largest piece handed to MeCab at once (HojiChar parses in 100k-character chunks too).
 CHUNK_CHARS = 100_000
 
-_TAGGER: Any = None
+#: MeCab output for ``parse``: surface TAB pos1 TAB per morpheme between two markers. Surfaces never
+#: hold a tab (MeCab reads it as white space), and the markers keep fugashi's strip() of the output
+#: away from a leading or trailing ideographic-space morpheme. unidic-lite's dicrc sets
+#: ``output-format-type = unidic``, which overrides any node format until it is cleared. Backslashes
+#: are doubled because fugashi splits the argument string shell-style.
+_LEAN_FORMAT = (
+    r"--output-format-type= --node-format=%m\\t%f[0]\\t --unk-format=%m\\t%f[0]\\t"
+    r" --bos-format=[\\t --eos-format=]"
+)
+
+_LEAN_TAGGER: Any = None
 
 
-def tagger() -> Any:
-    """The process-wide fugashi tagger (unidic-lite dictionary)."""
-    global _TAGGER
-    if _TAGGER is None:
+def lean_tagger() -> Any:
+    """The process-wide tagger: unidic-lite, MeCab printing only surface and part of speech."""
+    global _LEAN_TAGGER
+    if _LEAN_TAGGER is None:
         import fugashi
+        import unidic_lite
 
-        _TAGGER = fugashi.Tagger()
-    return _TAGGER
+        _LEAN_TAGGER = fugashi.GenericTagger(f'-r /dev/null -d "{unidic_lite.DICDIR}" {_LEAN_FORMAT}')
+    return _LEAN_TAGGER
 
 
 @dataclass(frozen=True)
 class Morphemes:
-    """Surfaces and coarse parts of speech (UniDic ``pos1``) of a text, in order."""
+    """Surfaces and coarse parts of speech (UniDic ``pos1``) of a text, in order (read-only by convention:
+    lists, not tuples, because copying a million-morpheme list into a tuple is measurable)."""
 
-    surfaces: tuple[str, ...]
-    pos: tuple[str, ...]
+    surfaces: list[str]
+    pos: list[str]
 
     def __len__(self) -> int:
         return len(self.surfaces)
@@ -62,23 +74,24 @@ def _chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
 def parse(text: str) -> Morphemes:
     """Morphemes of ``text`` (whitespace is not a morpheme in MeCab's output).
 
-    Reads MeCab's text output (surface, then features separated by tabs; UniDic's part of speech
-    is the 5th field, ``名詞-普通名詞-一般``) instead of iterating fugashi node objects: building
-    a feature tuple per node costs about twice the parse itself.
+    MeCab prints only surface and UniDic ``pos1`` (see ``_LEAN_FORMAT``), and the output is cut
+    with one ``str.split``: iterating fugashi node objects, or splitting MeCab's full feature
+    lines, costs more than the parse itself.
     """
-    t = tagger()
+    t = lean_tagger()
+    chunks = _chunks(text)
+    if len(chunks) == 1:  # the usual case: one slice per list, no concatenation copies
+        flat = t.parse(chunks[0]).split("\t")  # "[", surface, pos, ..., surface, pos, "]"
+        return Morphemes(flat[1:-1:2], flat[2:-1:2])
     surfaces: list[str] = []
     pos: list[str] = []
-    for chunk in _chunks(text):
-        for line in t.parse(chunk).split("\n"):
-            if not line or line == "EOS":
-                continue
-            fields = line.split("\t", 5)
-            surfaces.append(fields[0])
-            pos.append(fields[4].split("-", 1)[0] if len(fields) > 4 else "")
-    return Morphemes(tuple(surfaces), tuple(pos))
+    for chunk in chunks:
+        flat = t.parse(chunk).split("\t")
+        surfaces += flat[1:-1:2]
+        pos += flat[2:-1:2]
+    return Morphemes(surfaces, pos)
 
 
 def surfaces(text: str) -> list[str]:
     """Surfaces only (NG-word lists are tokenised with the same analyser as documents)."""
-    return [w.surface for chunk in _chunks(text) for w in tagger()(chunk)]
+    return parse(text).surfaces

@@ -9,6 +9,7 @@ Closing brackets and quotes right after a terminator stay with the sentence they
 from __future__ import annotations
 
 import re
+from operator import methodcaller
 
 #: Sentence terminators: 。 ｡ ． ！ ？ ! ? and the doubled forms ‼ ⁇ ⁈ ⁉.
 TERMINATORS = "。｡．！？!?‼⁇⁈⁉"
@@ -17,6 +18,7 @@ _SENTENCE = re.compile(rf"[^{TERMINATORS}\n]*(?:[{TERMINATORS}]+[{_CLOSERS}]*|$)
 
 #: Ellipsis marks that end a truncated sentence or line (Swallow v1 counts ・ and …).
 ELLIPSES = ("…", "...", "・・・", "‥", "・")
+_TRAILING = TERMINATORS + _CLOSERS
 
 
 def split_lines(text: str) -> list[str]:
@@ -29,7 +31,9 @@ def split_sentences(text: str) -> list[str]:
     return [s for m in _SENTENCE.finditer(text) if (s := m.group(0).strip())]
 
 
-def ends_with_ellipsis(segment: str) -> bool:
-    """True if a sentence or line ends in an ellipsis (ignoring a closing terminator)."""
-    s = segment.rstrip(TERMINATORS + _CLOSERS)
-    return s.endswith(ELLIPSES)
+def count_ellipsis_endings(segments: list[str]) -> int:
+    """How many sentences or lines end in an ellipsis (ignoring closing terminators and brackets).
+
+    Two C-level ``map`` passes instead of a Python call per segment: statutes have 100k lines.
+    """
+    return sum(map(methodcaller("endswith", ELLIPSES), map(methodcaller("rstrip", _TRAILING), segments)))
