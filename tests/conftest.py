@@ -17,6 +17,9 @@ SAMPLE_DATA = REPO / "data" / "sample"
 def pytest_configure(config):  # noqa: ARG001
     if not SHARED.is_dir():
         raise pytest.UsageError(f"real test data not found at {SHARED} (set CORPUS_SHARED_DATA)")
+    # Runs record input paths relative to the working directory (corpus.sources.inputs.recorded_path)
+    # and tests reopen those locators: run from the repository root, wherever pytest was started.
+    os.chdir(REPO)
 
 
 @pytest.fixture(scope="session")

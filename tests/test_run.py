@@ -15,7 +15,7 @@ from corpus.pipeline.runner import run_pipeline
 from corpus.pipeline.spec import load_spec
 from corpus.provenance.hashing import file_sha256
 
-from conftest import SAMPLE_SPEC, write_spec
+from conftest import REPO, SAMPLE_SPEC, write_spec
 
 CONTRACT_COLUMNS = {"doc_id", "text", "n_tokens", "source", "url", "locator", "license"}
 REJECT_COLUMNS = {"doc_id", "locator", "stage", "reason", "duplicate_of"}
@@ -116,7 +116,10 @@ def test_sample_rejections_carry_rule_value_and_threshold(sample_run):
 def test_same_inputs_give_byte_identical_output(sample_run, tmp_path):
     out_a, manifest_a = sample_run
     out_b = tmp_path / "again"
-    manifest_b = run_pipeline(load_spec(SAMPLE_SPEC), out_b).manifest
+    # The spec named by a relative path this time (the first run used an absolute one): doc_ids hash
+    # the recorded input paths, which must not depend on how the spec path was spelled.
+    assert Path.cwd() == REPO and SAMPLE_SPEC.is_absolute()
+    manifest_b = run_pipeline(load_spec(Path("pipelines/sample.toml")), out_b).manifest
     files_a = sorted(p.relative_to(out_a) for p in out_a.rglob("*.parquet") if "_work" not in p.parts)
     files_b = sorted(p.relative_to(out_b) for p in out_b.rglob("*.parquet") if "_work" not in p.parts)
     assert files_a == files_b and files_a
@@ -125,6 +128,7 @@ def test_same_inputs_give_byte_identical_output(sample_run, tmp_path):
     manifest_a, manifest_b = dict(manifest_a), dict(manifest_b)
     assert manifest_a.pop("volatile") != manifest_b.pop("volatile")
     assert json.dumps(manifest_a, sort_keys=True) == json.dumps(manifest_b, sort_keys=True)
+    assert manifest_a["inputs"][0]["path"].startswith("data/sample/")
 
 
 def test_broken_inputs_are_rejected_and_good_documents_are_unaffected(ray_local, shared, tmp_path):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from corpus.filters.signals import TIERS, known_signals, signal_tier
+from corpus.resources import resource_dir
 from corpus.stage import Rejection
 
 
@@ -66,8 +67,8 @@ class Profile:
 
 
 def filters_dir() -> Path:
-    """The repository's ``filters/`` folder (rules as data), next to the package."""
-    return Path(__file__).resolve().parents[2] / "filters"
+    """The ``filters/`` folder: rules as data (quality profiles, licence and source registries, word lists)."""
+    return resource_dir("filters")
 
 
 def profile_path(name_or_path: str, base: Path | None = None) -> Path:

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +34,7 @@ from corpus.provenance.records import finish_run
 from corpus.provenance.manifest import code_record, library_versions, manifest_version, totals, write_manifest
 from corpus.stage import StageCounts
 from corpus.provenance.report import write_report
+from corpus.sources.inputs import recorded_path
 from corpus.tokens.counter import TokenCounter, model_sha256
 from corpus.tokens.mixing import STAGE as MIX_STAGE, apply_mixing
 from corpus.tokens.shards import ShardPlan, plan_shards, shard_layout, shard_summary, split_totals, write_shard
@@ -94,6 +96,9 @@ def init_ray(address: str | None, num_cpus: int | None, shuffle: str = "hash") -
         else:
             ray.init(num_cpus=num_cpus, **kwargs)
     logging.getLogger("ray.data").setLevel(logging.ERROR)
+    # Ray Data warns when a small run gives an operator fewer blocks than its concurrency: expected
+    # on small inputs, and noise on the user's terminal.
+    warnings.filterwarnings("ignore", message="The maximum number of concurrent tasks", category=UserWarning)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
@@ -322,7 +327,7 @@ def run_pipeline(
         "manifest_version": manifest_version(),
         "pipeline": {
             "name": spec.pipeline.name,
-            "spec_file": str(loaded.path),
+            "spec_file": recorded_path(loaded.path),
             "spec": resolved,
             "spec_sha256": object_sha256(resolved),
             "stage_config_sha256": config_sha,

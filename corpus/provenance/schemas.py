@@ -15,6 +15,8 @@ from typing import Any
 import jsonschema
 import pyarrow.parquet as pq
 
+from corpus.resources import resource_dir
+
 #: Output file kind -> schema file in manifests/.
 SCHEMA_FILES = {
     "manifest": "manifest.schema.json",
@@ -26,8 +28,8 @@ SCHEMA_FILES = {
 
 
 def manifests_dir() -> Path:
-    """The repository's ``manifests/`` folder (schemas as data, next to the package)."""
-    return Path(__file__).resolve().parents[2] / "manifests"
+    """The ``manifests/`` folder: the JSON Schema of every file a run writes."""
+    return resource_dir("manifests")
 
 
 @lru_cache(maxsize=None)

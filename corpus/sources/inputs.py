@@ -6,6 +6,7 @@ partitions (which is what makes checkpoints reusable and output deterministic).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +37,34 @@ class InputError(ValueError):
     """An input path that cannot be read at all (missing, or of a kind no reader handles)."""
 
 
+def recorded_path(path: str | Path) -> str:
+    """A local path as locators and manifests record it: relative to the working directory when it
+    lies below it, absolute otherwise.
+
+    The path is part of every ``doc_id`` (and so of the split, the shard order and the shard bytes),
+    so it must not depend on how the spec path was spelled: a checkout run from its root records
+    ``data/sample/...`` whether the spec was named as ``pipelines/sample.toml`` or by an absolute
+    path, and wherever the checkout was cloned.
+    """
+    absolute, cwd = os.path.abspath(path), os.getcwd()
+    if absolute == cwd:
+        return "."
+    if absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, cwd)
+    return absolute
+
+
 @dataclass(frozen=True)
 class InputFile:
-    """One file to read, with the source name and licence its spec entry gave it."""
+    """One file to read, with the source name and licence its spec entry gave it.
+
+    ``path`` is what locators record (``recorded_path``); ``read_path`` is the absolute path the
+    readers open, fixed on the driver, so Ray workers whose working directory differs (on a
+    cluster) still find the file on shared storage.
+    """
 
     path: str
+    read_path: str
     kind: str  # a key of KIND_SUFFIXES
     size: int
     sha256: str
@@ -83,7 +107,9 @@ def expand_input(
     for p in candidates:
         kind = None if format and p.name.startswith(".") else kind_of(p, format)
         if kind is None:
-            skipped.append(str(p))
+            skipped.append(recorded_path(p))
             continue
-        found.append(InputFile(str(p), kind, p.stat().st_size, file_sha256(p), source, license, text_column))
+        found.append(
+            InputFile(recorded_path(p), os.path.abspath(p), kind, p.stat().st_size, file_sha256(p), source, license, text_column)
+        )
     return found, skipped

@@ -53,7 +53,7 @@ def text_row(
 def read_whole_file(inp: InputFile, locator: str) -> bytes | tuple[dict[str, Any], Rejection]:
     """The file's bytes, or the (row, Rejection) item a reader yields when it cannot be read."""
     try:
-        return Path(inp.path).read_bytes()
+        return Path(inp.read_path).read_bytes()
     except OSError as exc:
         return failed_row(inp, locator), Rejection("unreadable_file", detail=str(exc))
 

@@ -33,7 +33,7 @@ def read_jsonl_file(inp: InputFile) -> Iterator[Item]:
     opener = gzip.open if inp.path.lower().endswith(".gz") else open
     lineno = 0
     try:
-        with opener(inp.path, "rb") as fh:
+        with opener(inp.read_path, "rb") as fh:
             for lineno, line in enumerate(fh, 1):
                 body = line.rstrip(b"\r\n")
                 if not body.strip():
@@ -62,7 +62,7 @@ def read_jsonl_file(inp: InputFile) -> Iterator[Item]:
 def read_parquet_file(inp: InputFile) -> Iterator[Item]:
     """One row per Parquet row; a file without the text column is one rejection for the whole file."""
     try:
-        pf = pq.ParquetFile(inp.path)
+        pf = pq.ParquetFile(inp.read_path)
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for non-Parquet bytes
         yield failed_row(inp, f"parquet:{inp.path}"), Rejection("unreadable_file", detail=f"{type(exc).__name__}: {exc}"[:500])
         return

@@ -55,7 +55,7 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
     base = {"source": inp.source, "license": inp.license, "input_path": inp.path}
     offset = 0
     try:
-        with open(inp.path, "rb") as fh:
+        with open(inp.read_path, "rb") as fh:
             it = ArchiveIterator(fh, arc2warc=True)
             for record in it:
                 if record.rec_type not in DOCUMENT_RECORD_TYPES:
