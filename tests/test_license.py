@@ -127,8 +127,14 @@ def test_bulk_licence_beats_registry_but_page_restrictions_still_win(shared, tmp
 def test_license_policy_is_validated_before_any_work(tmp_path, shared):
     page = shared / "law_html/lawegov_2013_sjis/html/bf2a36e69d30a929.html"
     bad = write_spec(tmp_path / "a.toml", [(page, "s", "NOASSERTION")], '[license_policy]\nallowed = ["CC-BY-4.0", "MIT-ish"]\n')
-    with pytest.raises(SpecError, match=r"license_policy.allowed: unknown licence id\(s\) \['MIT-ish'\]"):
+    with pytest.raises(SpecError, match=r"license_policy.allowed: unknown licence id 'MIT-ish'"):
         load_spec(bad)
+    # An input's own licence id is checked the same way, and every bad field is named at once.
+    bad = write_spec(tmp_path / "d.toml", [(page, "s", "LicenseRef-JP-Copyright-Art40")], '[input_defaults]\nlicense = "CC-BY"\n')
+    with pytest.raises(SpecError) as err:
+        load_spec(bad)
+    assert "inputs[0].license: unknown licence id 'LicenseRef-JP-Copyright-Art40'" in str(err.value)
+    assert "input_defaults.license: unknown licence id 'CC-BY'" in str(err.value)
     bad = write_spec(tmp_path / "b.toml", [(page, "s", "NOASSERTION")], '[license_policy]\non_conflict = "ignore"\n')
     with pytest.raises(SpecError, match="license_policy.on_conflict"):
         load_spec(bad)

@@ -295,3 +295,23 @@ def test_edited_licence_evidence_is_named(dressed_out, tmp_path):
     _rewrite(out / entry["path"], table.set_column(table.schema.get_field_index("license_evidence"), "license_evidence", pa.array(ev)))
     report = audit(out)
     assert any(f.code == "license_evidence" and "gstu_declared" in f.message for f in report.findings)
+
+
+def test_attribution_sections_listing_only_their_first_lines_audit_exactly(copy_of, monkeypatch):
+    """A real corpus has thousands of credit lines per source: ATTRIBUTION.md lists the first ones
+    and counts the rest, and the audit rebuilds the file rather than look for every line in it."""
+    import corpus.provenance.attribution as attribution
+
+    monkeypatch.setattr(attribution, "MAX_LINES_PER_GROUP", 2)
+    out = copy_of()
+    m = _manifest(out)
+    m["provenance"]["attribution"] = attribution.write_attribution(out, m)
+    (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    text = (out / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    assert "more: every document's own line is its `attribution`" in text
+    assert audit(out).codes() == set()
+    first = next(line for line in text.splitlines() if "more: every document" in line)
+    n = int(first.split("and ")[1].split(" ")[0])
+    counted = text.replace(first, first.replace(f"and {n} more", f"and {n - 1} more"))
+    (out / "ATTRIBUTION.md").write_text(counted, encoding="utf-8")
+    assert "attribution_missing" in audit(out).codes()

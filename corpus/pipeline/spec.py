@@ -25,11 +25,11 @@ class _Strict(BaseModel):
 
 
 class InputSpec(_Strict):
-    path: str = Field(description="File or directory (WARC, HTML, .txt, JSONL, Parquet, law XML, PDF), relative to the spec file.")
+    path: str = Field(description="File or directory (WARC, HTML, .txt, JSONL, Parquet, e-Gov law XML, 国会会議録 API XML, PDF), relative to the spec file.")
     source: str = Field(min_length=1, description="Source name recorded on every document.")
     license: str = Field(min_length=1, description="Licence id recorded on every document from this input.")
-    format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "pdf"] | None = Field(
-        None, description="Reader for every file under path; default: chosen by file name."
+    format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "kokkai_xml", "pdf"] | None = Field(
+        None, description="Reader for every file under path; default: chosen by file name (.xml: by its root element)."
     )
     text_column: str = Field("text", min_length=1, description="JSONL field / Parquet column holding the text.")
 
@@ -275,7 +275,9 @@ def parse_spec(text: str, origin: str = "<spec>") -> PipelineSpec:
 
 
 def license_policy_problems(loaded: LoadedSpec) -> list[str]:
-    """Registries must load and every allowed licence id must be in the licence registry."""
+    """Registries must load, and every licence id the spec names (allowed, per input, the
+    ``--input`` default) must be in the licence registry: a typo would otherwise reject every
+    document of an input as ``unknown_license`` after hours of extraction."""
     from corpus.filters.license import RegistryError, load_licenses, load_sources
 
     pol = loaded.spec.license_policy
@@ -284,8 +286,12 @@ def license_policy_problems(loaded: LoadedSpec) -> list[str]:
         load_sources(loaded.resolve(pol.sources_file) if pol.sources_file else None, licenses)
     except RegistryError as exc:
         return [f"  license_policy: {exc}"]
-    unknown = [a for a in pol.allowed if a not in licenses]
-    return [f"  license_policy.allowed: unknown licence id(s) {unknown}; known: {sorted(licenses)}"] if unknown else []
+    named = [("license_policy.allowed", a) for a in pol.allowed]
+    named += [(f"inputs[{i}].license", inp.license) for i, inp in enumerate(loaded.spec.inputs)]
+    named.append(("input_defaults.license", loaded.spec.input_defaults.license))
+    return [f"  {field}: unknown licence id {lic!r}; known: {sorted(licenses)}" for field, lic in named if lic not in licenses]
+
+
 def mixing_problems(spec: PipelineSpec) -> list[str]:
     """Weights must name sources the run actually has, and must not select nothing at all."""
     mix = spec.mixing

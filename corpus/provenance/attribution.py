@@ -36,7 +36,7 @@ def render(rows: list[dict[str, Any]], licenses: dict[str, dict[str, Any]]) -> s
     ]
     for (source, lic_id), texts in attribution_groups(rows).items():
         lic = licenses.get(lic_id, {})
-        docs = sum(1 for r in rows if (r.get("source") or "") == source and (r.get("license") or "") == lic_id)
+        docs = len({r["doc_id"] for r in rows if (r.get("source") or "") == source and (r.get("license") or "") == lic_id})
         lines += [f"## {source} — {lic_id}", ""]
         lines.append(f"- licence: {lic.get('name', lic_id)} {lic.get('url', '')}".rstrip())
         lines.append(f"- documents: {docs}")
@@ -48,7 +48,10 @@ def render(rows: list[dict[str, Any]], licenses: dict[str, dict[str, Any]]) -> s
             for t in required[:MAX_LINES_PER_GROUP]:
                 lines.append(f"  - {t}")
             if len(required) > MAX_LINES_PER_GROUP:
-                lines.append(f"  - … {len(required) - MAX_LINES_PER_GROUP} more (see the `attribution` column)")
+                lines.append(
+                    f"  - … and {len(required) - MAX_LINES_PER_GROUP} more: every document's own line is its `attribution`"
+                    " column, in the shards and in provenance/documents.parquet"
+                )
         lines.append("")
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ from corpus.filters.license_detect import recheck
 from corpus.filters.license import License, LicensePolicy, flags_for, policy_rejection
 from corpus.provenance.croissant import CROISSANT_FILE, missing_required
 from corpus.provenance.hashing import file_sha256
+from corpus.provenance.attribution import render as render_attribution
 from corpus.provenance.records import build_records, kept_rows, license_summary, rejected_rows
 from corpus.provenance.schemas import validate_object, validate_parquet
 
@@ -160,15 +161,26 @@ def _check_licenses(report: AuditReport, out: Path, m: dict[str, Any], kept: lis
             report.add("license_evidence", where, f"no decisive evidence for licence {lid!r}")
         if entry is not None and entry.attribution and not r.get("attribution"):
             report.add("attribution_missing", where, f"licence {lid!r} requires attribution; none recorded")
-        if r.get("attribution") and r["attribution"] not in attribution_md:
-            report.add("attribution_missing", "ATTRIBUTION.md", f"no line for {where}: {r['attribution'][:80]}")
-        header = f"## {r.get('source') or ''} — {lid or ''}"
-        if header not in attribution_md:
-            report.add("attribution_missing", "ATTRIBUTION.md", f"no section {header!r}")
+    _check_attribution_file(report, attribution_md, kept, lic["registry"]["licenses"])
     summary = license_summary(out, {**m, "shards": readable_shards}, pol, lic["registry"])
     for k in ("by_license", "train_ok", "redistribute_ok", "commercial_ok", "conflicts_flagged"):
         if summary[k] != lic[k]:
             report.add("license_summary_mismatch", f"manifest.licenses.{k}", f"manifest {lic[k]} != shards {summary[k]}")
+
+
+def _check_attribution_file(report: AuditReport, on_disk: str, kept: list[dict], licenses: dict[str, Any]) -> None:
+    """ATTRIBUTION.md must be exactly what the kept rows render to: every (source, licence)
+    section with its credit lines, nothing edited. Rebuilt rather than searched line by line,
+    so a section that lists its first lines and counts the rest is checked as precisely."""
+    expected = render_attribution(kept, licenses)
+    if on_disk == expected:
+        return
+    sections = expected.split("\n## ")[1:]
+    missing = [s.split("\n", 1)[0] for s in sections if f"\n## {s}" not in on_disk]
+    for header in missing:
+        report.add("attribution_missing", "ATTRIBUTION.md", f"section '## {header}' missing or edited")
+    if not missing:
+        report.add("attribution_mismatch", "ATTRIBUTION.md", "differs from the attribution the kept documents require")
 
 
 def _check_croissant(report: AuditReport, out: Path, m: dict[str, Any]) -> None:

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from lxml import etree
+
 from corpus.provenance.hashing import file_sha256
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -17,7 +19,7 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 TEXT_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 PARQUET_SUFFIXES = (".parquet",)
-LAW_XML_SUFFIXES = (".xml",)
+XML_SUFFIXES = (".xml",)
 PDF_SUFFIXES = (".pdf",)
 
 #: Reader kind -> file name endings it claims (first match wins, so ".warc.gz" beats nothing else).
@@ -27,7 +29,7 @@ KIND_SUFFIXES: dict[str, tuple[str, ...]] = {
     "text": TEXT_SUFFIXES,
     "jsonl": JSONL_SUFFIXES,
     "parquet": PARQUET_SUFFIXES,
-    "law_xml": LAW_XML_SUFFIXES,
+    "law_xml": XML_SUFFIXES,  # or kokkai_xml: see xml_kind
     "pdf": PDF_SUFFIXES,
 }
 ALL_SUFFIXES = tuple(s for suffixes in KIND_SUFFIXES.values() for s in suffixes)
@@ -73,6 +75,21 @@ class InputFile:
     text_column: str = "text"  # JSONL field / Parquet column with the text
 
 
+def xml_kind(path: Path) -> str:
+    """``.xml`` is e-Gov law XML or a 国会会議録検索システム API response; the root element decides.
+
+    The API wraps every response, records or error, in ``<data>``; law XML is ``<Law>`` or an
+    e-Gov API envelope. XML that does not parse goes to the law reader, which rejects it with the
+    parser's message.
+    """
+    try:
+        for _, element in etree.iterparse(str(path), events=("start",), huge_tree=True, resolve_entities=False, no_network=True):
+            return "kokkai_xml" if element.tag == "data" else "law_xml"
+    except etree.XMLSyntaxError:
+        pass
+    return "law_xml"
+
+
 def kind_of(path: Path, format: str | None = None) -> str | None:
     """The reader for a file: ``format`` when the spec forces one, else by name; None when no reader handles it."""
     if format is not None:
@@ -80,7 +97,7 @@ def kind_of(path: Path, format: str | None = None) -> str | None:
     name = path.name.lower()
     for kind, suffixes in KIND_SUFFIXES.items():
         if name.endswith(suffixes):
-            return kind
+            return xml_kind(path) if kind == "law_xml" else kind
     return None
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from warcio.archiveiterator import ArchiveIterator
 
+from corpus.sources.kokkai import meetings, parse_response
+
 
 @dataclass
 class Located:
@@ -63,6 +65,12 @@ def open_locator(locator: str, text_column: str = "text") -> Located:
                 return Located(kind, path, (text or "").encode("utf-8"))
             row -= n
         raise LookupError(f"{locator}: no such row")
+    if kind == "kokkai":
+        with open(path, "rb") as fh:
+            found = [m for m in meetings(parse_response(fh.read())) if m.issue_id == frag]
+        if not found:
+            raise LookupError(f"{locator}: no such meeting")
+        return Located(kind, path, found[0].payload)
     if kind in ("file", "law", "pdf"):
         with open(path, "rb") as fh:
             return Located(kind, path, fh.read())

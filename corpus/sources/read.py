@@ -9,6 +9,7 @@ import pyarrow as pa
 from corpus.document import DOC_SCHEMA, docs_from_rows, rejects_from_rows
 from corpus.sources.html_files import read_html_file, read_text_file
 from corpus.sources.inputs import InputFile
+from corpus.sources.kokkai import read_kokkai_xml_file
 from corpus.sources.law_xml import read_law_xml_file
 from corpus.sources.pdf import read_pdf_file
 from corpus.sources.tabular import read_jsonl_file, read_parquet_file
@@ -22,6 +23,7 @@ READERS = {
     "jsonl": read_jsonl_file,
     "parquet": read_parquet_file,
     "law_xml": read_law_xml_file,
+    "kokkai_xml": read_kokkai_xml_file,
     "pdf": read_pdf_file,
 }
 STAGE = "read"
