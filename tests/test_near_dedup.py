@@ -28,7 +28,7 @@ def _inputs(shared: Path) -> list[tuple[Path, str, str]]:
     return [
         (shared / "near_dup/law_versions_sjis", "lawegov-2015", LAW),
         (shared / GINKOHO_2013, "lawegov-2013", LAW),
-        (shared / "near_dup/digital_agency_note_snapshots", "digital-note", "LicenseRef-gov-standard"),
+        (shared / "near_dup/digital_agency_note_snapshots", "digital-note", "LicenseRef-JP-GSTU-2.0"),
     ]
 
 

@@ -29,7 +29,7 @@ def test_pipeline_cleans_judges_and_redacts_real_pages(ray_local, shared, tmp_pa
     spec = write_spec(
         tmp_path / "spec.toml",
         [
-            (shared / "gov_html/digital_agency_note_2021", "digital-agency-note", "LicenseRef-JP-GSTOU-2.0"),
+            (shared / "gov_html/digital_agency_note_2021", "digital-agency-note", "LicenseRef-JP-GSTU-2.0"),
             (shared / "law_html/lawegov_2013_sjis/html/bf2a36e69d30a929.html", "lawegov", "LicenseRef-JP-Copyright-Art13"),
             (shared / "warc/commoncrawl_whirlwind/whirlwind.warc.gz", "cc", "CC-BY-SA-4.0"),
         ],
