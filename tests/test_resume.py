@@ -49,12 +49,16 @@ def test_killed_run_resumes_without_redoing_finished_partitions(ray_local, tmp_p
     finished_before = {p.parent.name for p in done_dir.glob("*/counts.json")}
     assert 3 <= len(finished_before) < total
     assert not (out / "manifest.json").exists()
+    prepared = {p: p.stat().st_mtime_ns for p in (out / "_work" / "prepared").glob("*/counts.json")}
+    assert len(finished_before) <= len(prepared) < total  # each judged partition was prepared first
 
     rerun = subprocess.run(_cli(spec, out), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["partitions"] == total
     assert manifest["volatile"]["resumed_partitions"] >= len(finished_before)
+    assert manifest["volatile"]["resumed_prepared_partitions"] == len(prepared)  # nothing extracted twice
+    assert {p: p.stat().st_mtime_ns for p in prepared} == prepared
     for key in finished_before:  # finished partitions were not redone: their files are untouched
         assert (done_dir / key / "counts.json").stat().st_mtime < manifest_time(out)
 

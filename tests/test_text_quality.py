@@ -163,6 +163,23 @@ def test_boilerplate_lines_repeated_on_a_site_are_removed_and_counted(shared):
     assert is_known_boilerplate("当サイトではCookieを使用しています。") and not is_known_boilerplate(sentences[0])
 
 
+def test_captures_of_one_page_count_once_so_its_article_keeps_its_lines(shared):
+    """Four snapshots of one Digital Agency article (no URL: files) share their title, so they are one
+    page: their common lines are that page's text, not site chrome, and none is removed."""
+    snaps = _pages(shared, *[f"near_dup/digital_agency_note_snapshots/nf2c340029002/{p.name}"
+                             for p in sorted((shared / "near_dup/digital_agency_note_snapshots/nf2c340029002").glob("*.html"))])
+    assert len(snaps) == 4
+    rows = [{"doc_id": n, "locator": f"file:{n}", "source": "note", "title": "デジタル庁が大切にしたい、アクセシビリティとアカウンタビリティ", "text": t}
+            for n, t in snaps.items()]
+    out = BoilerplateStage(min_docs=3, known=False).process(docs_from_rows(rows))
+    assert [r["boilerplate_lines"] for r in out.kept.to_pylist()] == [0, 0, 0, 0]
+    assert [r["text"] for r in out.kept.to_pylist()] == list(snaps.values())
+    # Counted as four pages (distinct titles), the same lines would all look like chrome.
+    as_pages = [{**r, "title": f"page {i}"} for i, r in enumerate(rows)]
+    stripped = BoilerplateStage(min_docs=3, known=False).process(docs_from_rows(as_pages))
+    assert min(r["boilerplate_lines"] for r in stripped.kept.to_pylist()) > 20
+
+
 def test_japanese_punctuation_option_keeps_sentence_ends(shared):
     from corpus.text.normalize import normalize_text
 

@@ -29,19 +29,33 @@ def quality_profile(loaded: LoadedSpec) -> Profile:
     return load_profile(q.profile, loaded.base).with_thresholds(q.thresholds)
 
 
-def document_stages(loaded: LoadedSpec) -> list[Stage]:
-    """The per-document stages, run inside each partition in this order."""
+def prepare_stages(loaded: LoadedSpec) -> list[Stage]:
+    """The prepare phase's stages, in order (after reading): what turns bytes into normalised text."""
     s = loaded.spec
-    b = s.boilerplate
     return [
         license_stage(loaded),  # on the raw bytes, before extract drops them
         ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
         NormalizeStage(s.normalize.form, s.normalize.japanese_punctuation),
+    ]
+
+
+def judge_stages(loaded: LoadedSpec) -> list[Stage]:
+    """The judge phase's stages, in order: what decides on, cleans and counts normalised text.
+    The boilerplate stage is given each partition's run-wide repeated lines by the worker."""
+    s = loaded.spec
+    b = s.boilerplate
+    return [
         *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
         *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
         TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
     ]
+
+
+def boilerplate_line_chars(loaded: LoadedSpec) -> int | None:
+    """How long a line the prepare phase counts for boilerplate (None: boilerplate removal is off)."""
+    b = loaded.spec.boilerplate
+    return b.max_line_chars if b.enabled else None
 
 
 def license_stage(loaded: LoadedSpec) -> LicenseStage:
@@ -75,8 +89,23 @@ def license_registries_sha256(loaded: LoadedSpec) -> list[str]:
     return [file_sha256(p) for p in (stage.licenses_path or default_licenses_path(), stage.sources_path or default_sources_path())]
 
 
-def stage_config_sha256(loaded: LoadedSpec) -> str:
-    """Hash of everything that changes per-document results: a checkpoint is reused only if equal."""
+def prepare_config_sha256(loaded: LoadedSpec) -> str:
+    """Hash of everything that changes a prepared partition: a prepare checkpoint is reused only if equal."""
+    s = loaded.spec
+    return object_sha256(
+        {
+            "version": __version__,
+            "schema": SCHEMA_VERSION,
+            "extract": s.extract.model_dump(),
+            "normalize": s.normalize.model_dump(),
+            "license": {"policy": s.license_policy.model_dump(), "registries": license_registries_sha256(loaded)},
+            "boilerplate_line_chars": boilerplate_line_chars(loaded),
+        }
+    )
+
+
+def judge_config_sha256(loaded: LoadedSpec) -> str:
+    """Hash of the judge phase's settings (a judge key adds the prepared key and the repeated lines)."""
     s = loaded.spec
     near = {"near_signatures": signature_settings(s.dedup.near.model_dump())} if s.dedup.near.enabled else {}
     return object_sha256(
@@ -84,12 +113,14 @@ def stage_config_sha256(loaded: LoadedSpec) -> str:
             **near,
             "version": __version__,
             "schema": SCHEMA_VERSION,
-            "extract": s.extract.model_dump(),
-            "normalize": s.normalize.model_dump(),
             "quality": profile_record(quality_profile(loaded)),
             "boilerplate": s.boilerplate.model_dump(),
             "pii": s.pii.model_dump(),
             "tokenizer": model_sha256(str(loaded.resolve(s.tokenizer.model))),
-            "license": {"policy": s.license_policy.model_dump(), "registries": license_registries_sha256(loaded)},
         }
     )
+
+
+def stage_config_sha256(loaded: LoadedSpec) -> str:
+    """Hash of every per-document setting, both phases (the manifest records it)."""
+    return object_sha256({"prepare": prepare_config_sha256(loaded), "judge": judge_config_sha256(loaded)})

@@ -44,7 +44,8 @@ def _nonempty(files: list[str]) -> list[str]:
     return [f for f in files if pq.read_metadata(f).num_rows > 0]
 
 
-def _tables(ds) -> list[pa.Table]:
+def dataset_tables(ds) -> list[pa.Table]:
+    """The non-empty Arrow tables of a Ray dataset, pulled to the driver in order."""
     out = []
     for b in ds.iter_batches(batch_format="pyarrow"):
         t = pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
@@ -77,7 +78,7 @@ def find_near_duplicates(
     edge_ds = bands.groupby("band_key", num_partitions=num_partitions).map_groups(
         lambda t: bucket_edges(t, min_j), batch_format="pyarrow"
     )
-    edges = sorted({(a, c) for t in _tables(edge_ds) for a, c in zip(t.column("doc_a").to_pylist(), t.column("doc_b").to_pylist())})
+    edges = sorted({(a, c) for t in dataset_tables(edge_ds) for a, c in zip(t.column("doc_a").to_pylist(), t.column("doc_b").to_pylist())})
     if not edges:
         return NearResult(REJECT_SCHEMA.empty_table())
 
@@ -90,7 +91,7 @@ def find_near_duplicates(
         ds = ray.data.read_parquet(files).map_batches(
             lambda t, w=wanted: t.filter(pc.is_in(t.column("doc_id"), value_set=w)), batch_format="pyarrow", concurrency=concurrency
         )
-        for t in _tables(ds):
+        for t in dataset_tables(ds):
             for row in t.to_pylist():
                 row["doc_id"] = prefix + row["doc_id"]
                 members[row["doc_id"]] = {**row, "reference": bool(prefix)}

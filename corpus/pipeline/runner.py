@@ -1,8 +1,9 @@
-"""Run a pipeline on Ray: documents per partition, then exact dedup, then shards and manifest.
+"""Run a pipeline on Ray: partitions prepared, then judged, then dedup, then shards and manifest.
 
 The only module that imports Ray. Every step it runs is a plain function from the stage packages;
-Ray Data supplies the parallelism (``map_batches`` over partitions, ``groupby`` for dedup and
-sharding), and finished partitions are checkpointed so a killed run resumes where it stopped.
+Ray Data supplies the parallelism (``map_batches`` over partitions, ``groupby`` for boilerplate
+lines, dedup and sharding), and finished partitions are checkpointed after each phase so a killed
+run resumes where it stopped (corpus/pipeline/partitions.py).
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ import pyarrow.parquet as pq
 from corpus.dedup.exact import KEY_COLUMNS, STAGE as DEDUP_STAGE, exact_duplicates
 from corpus.document import REJECT_SCHEMA
 from corpus.filters.totals import cleaning_totals
-from corpus.pipeline.build import STAGE_ORDER, document_stages, near_hasher, profile_record, quality_profile, stage_config_sha256
-from corpus.pipeline.near_step import cluster_sizes, find_near_duplicates, near_manifest, write_signatures
-from corpus.pipeline.partitions import CheckpointStore, Partition, plan_partitions, process_partition
+from corpus.filters.boilerplate import repeated_line_table, site_lines
+from corpus.pipeline.build import (
+    STAGE_ORDER, boilerplate_line_chars, judge_config_sha256, judge_stages, near_hasher, prepare_config_sha256, prepare_stages,
+    profile_record, quality_profile, stage_config_sha256,
+)
+from corpus.pipeline.near_step import cluster_sizes, dataset_tables, find_near_duplicates, near_manifest, write_signatures
+from corpus.pipeline.partitions import CheckpointStore, Partition, judge_partition, judge_plan, plan_partitions, prepare_partition
 from corpus.pipeline.spec import LoadedSpec
 from corpus.provenance.hashing import file_sha256, object_sha256
 from corpus.provenance.records import finish_run
@@ -53,29 +58,32 @@ class RunResult:
 
 
 class PartitionWorker:
-    """A Ray Data actor: processes whole partitions and checkpoints each one.
+    """A Ray Data actor: prepares and/or judges whole partitions, checkpointing each phase.
 
     An actor (not a task) so each worker builds its stages once: loading the sentencepiece model
-    and trafilatura's parsers per partition would dominate small partitions.
+    and trafilatura's parsers per partition would dominate small partitions. Given both stage
+    lists it runs both phases back to back (no run-wide step between them: boilerplate is off).
     """
 
-    def __init__(self, stages, work_dir: str, hasher=None):
-        self.stages = stages
+    def __init__(self, prepare: list | None, judge: list | None, work_dir: str, hasher=None, line_chars: int | None = None):
+        self.prepare = prepare
+        self.judge = judge
         self.hasher = hasher
-        self.store = CheckpointStore(Path(work_dir))
+        self.line_chars = line_chars
+        self.prepared = CheckpointStore(Path(work_dir), "prepare")
+        self.store = CheckpointStore(Path(work_dir), "judge")
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        keys, docs_in, kept = [], [], []
+        keys = []
         for text in batch["partition"]:
             part = Partition.from_json(str(text))
-            if not self.store.is_done(part.key):
-                result = process_partition(part, self.stages, self.hasher)
-                self.store.save(part.key, result)
-            counts = self.store.counts(part.key)
+            prepared_key = part.prepared_key or part.key  # a prepare-only plan keys partitions by their prepare key
+            if self.prepare is not None and not self.prepared.is_done(prepared_key):
+                self.prepared.save(prepared_key, prepare_partition(part, self.prepare, self.line_chars))
+            if self.judge is not None and not self.store.is_done(part.key):
+                self.store.save(part.key, judge_partition(part, self.prepared.load(prepared_key), self.judge, self.hasher))
             keys.append(part.key)
-            docs_in.append(counts["read"].docs_in)
-            kept.append(counts[list(counts)[-1]].docs_out)
-        return {"key": keys, "docs_in": docs_in, "kept": kept}
+        return {"key": keys}
 
 
 def init_ray(address: str | None, num_cpus: int | None, shuffle: str = "hash") -> str:
@@ -118,17 +126,26 @@ def _shuffle_partitions(n: int) -> int:
 
 
 def run_partitions(
-    pending: list[Partition], loaded: LoadedSpec, work_dir: Path, progress: Progress | None
+    pending: list[Partition], loaded: LoadedSpec, work_dir: Path, progress: Progress | None, prepare: bool, judge: bool
 ) -> None:
+    """The prepare and/or judge phase over ``pending`` partitions (each skips what is checkpointed)."""
     import ray
 
     if not pending:
         return
     res = loaded.spec.ray.documents
+    args = (
+        prepare_stages(loaded) if prepare else None,
+        judge_stages(loaded) if judge else None,
+        str(work_dir),
+        near_hasher(loaded) if judge else None,
+        boilerplate_line_chars(loaded),
+    )
+    label = {(True, True): "documents", (True, False): "prepare (read, licence, extract, normalise)", (False, True): "judge (boilerplate, quality, PII, tokens)"}[(prepare, judge)]
     ds = ray.data.from_items([{"partition": p.to_json()} for p in pending], override_num_blocks=len(pending))
     ds = ds.map_batches(
         PartitionWorker,
-        fn_constructor_args=(document_stages(loaded), str(work_dir), near_hasher(loaded)),
+        fn_constructor_args=args,
         batch_size=1,
         concurrency=min(len(pending), _concurrency(res.concurrency)),
         num_cpus=res.num_cpus,
@@ -137,7 +154,21 @@ def run_partitions(
     for _batch in ds.iter_batches(batch_size=1):
         done += 1
         if progress:
-            progress("documents", done, len(pending))
+            progress(label, done, len(pending))
+
+
+def find_site_boilerplate(line_files: list[str], min_docs: int, num_partitions: int) -> dict[str, tuple[int, ...]]:
+    """Per site, the short lines found on at least ``min_docs`` distinct pages across the whole run:
+    the partitions' (site, line, page) rows grouped by (site, line) with a Ray Data groupby; only
+    the repeated lines reach the driver."""
+    import ray
+
+    files = [f for f in line_files if pq.read_metadata(f).num_rows > 0]
+    if not files:
+        return {}
+    grouped = ray.data.read_parquet(files).groupby(["site", "line"], num_partitions=num_partitions)
+    tables = dataset_tables(grouped.map_groups(lambda t: repeated_line_table(t, min_docs), batch_format="pyarrow"))
+    return site_lines(pa.concat_tables(tables)) if tables else {}
 
 
 def find_exact_duplicates(kept_files: list[str], source_rank: dict[str, int]) -> pa.Table:
@@ -151,8 +182,7 @@ def find_exact_duplicates(kept_files: list[str], source_rank: dict[str, int]) ->
     dups = ds.groupby("text_sha256", num_partitions=_shuffle_partitions(len(files))).map_groups(
         lambda t: exact_duplicates(t, source_rank), batch_format="pyarrow"
     )
-    tables = [pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b for b in dups.iter_batches(batch_format="pyarrow")]
-    tables = [t.select(REJECT_SCHEMA.names).cast(REJECT_SCHEMA) for t in tables if t.num_rows]
+    tables = [t.select(REJECT_SCHEMA.names).cast(REJECT_SCHEMA) for t in dataset_tables(dups)]
     if not tables:
         return REJECT_SCHEMA.empty_table()
     return pa.concat_tables(tables).sort_by("doc_id")
@@ -236,16 +266,28 @@ def run_pipeline(
     t0 = time.monotonic()
     spec = loaded.spec
     config_sha = stage_config_sha256(loaded)
-    partitions, files, skipped = plan_partitions(loaded, config_sha)
+    planned, files, skipped = plan_partitions(loaded, prepare_config_sha256(loaded))
     output.mkdir(parents=True, exist_ok=True)
     work_dir = output / WORK_DIR
-    store = CheckpointStore(work_dir)
+    prepared, store = CheckpointStore(work_dir, "prepare"), CheckpointStore(work_dir, "judge")
+    prepared.clean_temporaries()
     store.clean_temporaries()
-    pending = [p for p in partitions if not store.is_done(p.key)]
-    resumed = len(partitions) - len(pending)
-
     ray_address = init_ray(address, spec.ray.num_cpus, spec.ray.shuffle)
-    run_partitions(pending, loaded, work_dir, progress)
+
+    pending_prepare = [p for p in planned if not prepared.is_done(p.key)]
+    if spec.boilerplate.enabled:  # run-wide repeated lines sit between the phases
+        run_partitions(pending_prepare, loaded, work_dir, progress, prepare=True, judge=False)
+        repeated = find_site_boilerplate(
+            [str(prepared.lines_file(p.key)) for p in planned], spec.boilerplate.min_docs, _shuffle_partitions(len(planned))
+        )
+        partitions = judge_plan(planned, prepared, judge_config_sha256(loaded), repeated)
+        pending = [p for p in partitions if not store.is_done(p.key)]
+        run_partitions(pending, loaded, work_dir, progress, prepare=False, judge=True)
+    else:  # nothing between the phases: one pass, one pool of workers
+        partitions = judge_plan(planned, prepared, judge_config_sha256(loaded), None)
+        pending = [p for p in partitions if not store.is_done(p.key)]
+        run_partitions(pending, loaded, work_dir, progress, prepare=True, judge=True)
+    resumed = len(partitions) - len(pending)
 
     counts: dict[str, StageCounts] = {}
     for p in partitions:
@@ -358,6 +400,7 @@ def run_pipeline(
             "duration_seconds": round(time.monotonic() - t0, 3),
             "ray_address": ray_address,
             "resumed_partitions": resumed,
+            "resumed_prepared_partitions": len(planned) - len(pending_prepare),
         },
     }
     finish_run(output, manifest)  # licences summary, provenance records, ATTRIBUTION.md, datasheet, Croissant

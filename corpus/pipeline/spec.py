@@ -67,7 +67,7 @@ class BoilerplateSpec(_Strict):
     """
 
     enabled: bool = False
-    min_docs: PositiveInt = Field(3, description="A short line in at least this many documents of one site (in a partition) is boilerplate.")
+    min_docs: PositiveInt = Field(3, description="A short line on at least this many distinct pages of one site (counted over the whole run) is boilerplate.")
     max_line_chars: PositiveInt = Field(100, description="Longer lines are never treated as repeated boilerplate.")
     known_lines: bool = Field(True, description="Also remove the known Japanese chrome lines of filters/boilerplate/.")
 
