@@ -49,6 +49,27 @@ def test_extract_real_law_page_and_drop_raw_bytes(shared):
     assert "第一条" in row["text"] and row["charset_evidence"] == "meta:utf-8"
 
 
+def test_extraction_gives_trafilaturas_own_text_and_title_without_its_date_search(shared):
+    """extract_html skips trafilatura's metadata pass (its htmldate search doubles the cost) but
+    must return exactly what trafilatura's full pass returns for text and title."""
+    import trafilatura
+
+    from corpus.extract.charset import decode_bytes
+    from corpus.extract.html import extract_html
+
+    pages = sorted((shared / "gov_html/digital_agency_note_2021").glob("*.html"))
+    pages += sorted((shared / "law_html/lawegov_2013_sjis/html").glob("*.html"), key=lambda p: p.stat().st_size)[:8]
+    pages += [shared / "law_html/egov_2025_utf8/139AC0000000051_20250601_504AC0000000068.html"]
+    titles = set()
+    for page in pages:
+        html = decode_bytes(page.read_bytes()).text
+        full = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True, deduplicate=False)
+        ours = extract_html(html)
+        assert (ours.text, ours.title) == (full.text, full.title or None), page.name
+        titles.add(ours.title)
+    assert len(titles) == len(pages)  # og:title, <title> and <h1> pages all carry their own title
+
+
 def test_extract_rejects_broken_inputs_and_keeps_the_good_one(shared, tmp_path):
     (tmp_path / "good.html").write_bytes((shared / "law_html/lawegov_2013_sjis/html/bf2a36e69d30a929.html").read_bytes())
     (tmp_path / "empty.html").write_bytes(b"")
