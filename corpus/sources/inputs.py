@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -75,6 +76,16 @@ class InputFile:
     text_column: str = "text"  # JSONL field / Parquet column with the text
 
 
+#: How every XML input is parsed: large documents allowed (会社法 is 3 MB), no entity expansion
+#: and no network access (an input file must not make the reader fetch or inflate anything).
+XML_PARSE_OPTIONS = {"huge_tree": True, "resolve_entities": False, "no_network": True}
+
+
+def parse_xml(data: bytes) -> Any:
+    """The root element of an XML input (raises ``etree.XMLSyntaxError`` for broken XML)."""
+    return etree.fromstring(data, etree.XMLParser(**XML_PARSE_OPTIONS))
+
+
 def xml_kind(path: Path) -> str:
     """``.xml`` is e-Gov law XML or a 国会会議録検索システム API response; the root element decides.
 
@@ -83,7 +94,7 @@ def xml_kind(path: Path) -> str:
     parser's message.
     """
     try:
-        for _, element in etree.iterparse(str(path), events=("start",), huge_tree=True, resolve_entities=False, no_network=True):
+        for _, element in etree.iterparse(str(path), events=("start",), **XML_PARSE_OPTIONS):
             return "kokkai_xml" if element.tag == "data" else "law_xml"
     except etree.XMLSyntaxError:
         pass

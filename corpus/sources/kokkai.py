@@ -29,7 +29,7 @@ from typing import Any
 from lxml import etree
 
 from corpus.document import sha256_hex
-from corpus.sources.inputs import InputFile
+from corpus.sources.inputs import InputFile, parse_xml
 from corpus.sources.rows import Item, failed_row, text_row, whole_file_reader
 from corpus.stage import Rejection
 
@@ -37,17 +37,19 @@ from corpus.stage import Rejection
 HEADER_SPEAKER = "会議録情報"
 #: Meeting-level fields (on <meetingRecord>, and repeated on every speech-endpoint <speechRecord>).
 MEETING_FIELDS = ("issueID", "imageKind", "session", "nameOfHouse", "nameOfMeeting", "issue", "date", "meetingURL", "pdfURL")
-_PARSER = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
 
 
 @dataclass(frozen=True)
 class Meeting:
     """One meeting of a response: its metadata, its speech records, and the bytes they came from."""
 
-    issue_id: str
     fields: dict[str, str]
     speeches: tuple[Any, ...]  # <speechRecord> elements, in speechOrder
     payload: bytes
+
+    @property
+    def issue_id(self) -> str:
+        return self.fields["issueID"]
 
     @property
     def title(self) -> str:
@@ -74,25 +76,20 @@ def _c14n(elements: list[Any]) -> bytes:
     return b"".join(etree.tostring(e, method="c14n") for e in elements)
 
 
-def parse_response(data: bytes) -> Any:
-    """The API response's root element (raises ``etree.XMLSyntaxError`` for broken XML)."""
-    return etree.fromstring(data, _PARSER)
-
-
 def meetings(root: Any) -> list[Meeting]:
     """Every meeting of a meeting- or speech-endpoint response, in the order the response has them."""
     out = []
     for m in root.iter("meetingRecord"):
         speeches = sorted(m.findall("speechRecord"), key=_order)
-        out.append(Meeting((m.findtext("issueID") or "").strip(), _fields(m), tuple(speeches), _c14n([m])))
+        out.append(Meeting(_fields(m), tuple(speeches), _c14n([m])))
     if out:
         return out
     groups: dict[str, list[Any]] = {}
     for s in root.iter("speechRecord"):  # speech endpoint: records carry their meeting's fields
         groups.setdefault((s.findtext("issueID") or "").strip(), []).append(s)
-    for issue_id, records in groups.items():
+    for records in groups.values():
         speeches = sorted(records, key=_order)
-        out.append(Meeting(issue_id, _fields(speeches[0]), tuple(speeches), _c14n(records)))
+        out.append(Meeting(_fields(speeches[0]), tuple(speeches), _c14n(records)))
     return out
 
 
@@ -109,7 +106,7 @@ def api_error(root: Any) -> str | None:
 def read_kokkai_xml_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
     """One document per meeting in a 国会会議録検索システム API XML response."""
     try:
-        root = parse_response(data)
+        root = parse_xml(data)
     except etree.XMLSyntaxError as exc:
         yield failed_row(inp, locator, digest), Rejection("xml_parse_error", detail=str(exc)[:500])
         return

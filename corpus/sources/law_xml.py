@@ -31,7 +31,7 @@ from typing import Any
 
 from lxml import etree
 
-from corpus.sources.inputs import InputFile
+from corpus.sources.inputs import InputFile, parse_xml
 from corpus.sources.rows import Item, failed_row, text_row, whole_file_reader
 from corpus.stage import Rejection
 
@@ -160,7 +160,7 @@ def _ids(root: Any, law: Any, path: str) -> tuple[str, str]:
 def read_law_xml_file(inp: InputFile, locator: str, data: bytes, digest: str) -> Iterator[Item]:
     """One document per law XML file (a bare <Law>, or a v1/v2 API envelope around one)."""
     try:
-        tree = etree.fromstring(data, etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True))
+        tree = parse_xml(data)
     except etree.XMLSyntaxError as exc:
         yield failed_row(inp, locator, digest), Rejection("xml_parse_error", detail=str(exc)[:500])
         return

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from warcio.archiveiterator import ArchiveIterator
 
-from corpus.sources.kokkai import meetings, parse_response
+from corpus.sources.inputs import parse_xml
+from corpus.sources.kokkai import meetings
 
 
 @dataclass
@@ -67,7 +68,7 @@ def open_locator(locator: str, text_column: str = "text") -> Located:
         raise LookupError(f"{locator}: no such row")
     if kind == "kokkai":
         with open(path, "rb") as fh:
-            found = [m for m in meetings(parse_response(fh.read())) if m.issue_id == frag]
+            found = [m for m in meetings(parse_xml(fh.read())) if m.issue_id == frag]
         if not found:
             raise LookupError(f"{locator}: no such meeting")
         return Located(kind, path, found[0].payload)
