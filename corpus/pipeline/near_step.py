@@ -40,7 +40,8 @@ def near_threshold(near: NearDedupSpec) -> float:
     return near.min_jaccard if near.min_jaccard > 0 else lsh_threshold(near.bands, near.rows)
 
 
-def _nonempty(files: list[str]) -> list[str]:
+def nonempty_files(files: list[str]) -> list[str]:
+    """The Parquet files that hold at least one row (Ray Data's readers want no empty ones)."""
     return [f for f in files if pq.read_metadata(f).num_rows > 0]
 
 
@@ -62,7 +63,7 @@ def find_near_duplicates(
 
     near = loaded.spec.dedup.near
     refs = reference_files(loaded.resolve(near.reference)) if near.reference else []
-    new_files, ref_files = _nonempty([f for f in sig_files if Path(f).is_file()]), _nonempty(refs)
+    new_files, ref_files = nonempty_files([f for f in sig_files if Path(f).is_file()]), nonempty_files(refs)
     if not new_files:
         return NearResult(REJECT_SCHEMA.empty_table())
     b, r, min_j = near.bands, near.rows, near.min_jaccard

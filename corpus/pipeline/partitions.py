@@ -45,9 +45,7 @@ class Partition:
     boilerplate: dict[str, tuple[int, ...]] = field(default_factory=dict)  # judge phase: site -> repeated line hashes
 
     def to_json(self) -> str:
-        d = asdict(self)
-        d["boilerplate"] = {site: list(lines) for site, lines in self.boilerplate.items()}
-        return json.dumps(d)
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> "Partition":

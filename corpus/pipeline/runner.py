@@ -31,7 +31,7 @@ from corpus.pipeline.build import (
     STAGE_ORDER, boilerplate_line_chars, judge_config_sha256, judge_stages, near_hasher, prepare_config_sha256, prepare_stages,
     profile_record, quality_profile, stage_config_sha256,
 )
-from corpus.pipeline.near_step import cluster_sizes, dataset_tables, find_near_duplicates, near_manifest, write_signatures
+from corpus.pipeline.near_step import cluster_sizes, dataset_tables, find_near_duplicates, near_manifest, nonempty_files, write_signatures
 from corpus.pipeline.partitions import CheckpointStore, Partition, judge_partition, judge_plan, plan_partitions, prepare_partition
 from corpus.pipeline.spec import LoadedSpec
 from corpus.provenance.hashing import file_sha256, object_sha256
@@ -163,7 +163,7 @@ def find_site_boilerplate(line_files: list[str], min_docs: int, num_partitions: 
     the repeated lines reach the driver."""
     import ray
 
-    files = [f for f in line_files if pq.read_metadata(f).num_rows > 0]
+    files = nonempty_files(line_files)
     if not files:
         return {}
     grouped = ray.data.read_parquet(files).groupby(["site", "line"], num_partitions=num_partitions)
@@ -175,7 +175,7 @@ def find_exact_duplicates(kept_files: list[str], source_rank: dict[str, int]) ->
     """Exact-duplicate rejections, grouping by text hash with a Ray Data shuffle."""
     import ray
 
-    files = [f for f in kept_files if pq.read_metadata(f).num_rows > 0]
+    files = nonempty_files(kept_files)
     if not files:
         return REJECT_SCHEMA.empty_table()
     ds = ray.data.read_parquet(files).select_columns(KEY_COLUMNS)
@@ -212,7 +212,7 @@ def write_shards(
         for pos, (doc_id, copy, _) in enumerate(plan.rows):
             assign.setdefault(doc_id, []).append((s, pos, copy))
     counter = TokenCounter(str(loaded.resolve(loaded.spec.tokenizer.model))) if cfg.input_ids else None
-    files = [f for f in kept_files if pq.read_metadata(f).num_rows > 0]
+    files = nonempty_files(kept_files)
     ds = ray.data.read_parquet(files)
 
     def route(t: pa.Table) -> pa.Table:
