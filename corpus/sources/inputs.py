@@ -86,6 +86,11 @@ def parse_xml(data: bytes) -> Any:
     return etree.fromstring(data, etree.XMLParser(**XML_PARSE_OPTIONS))
 
 
+def xml_encoding(root: Any) -> str:
+    """The encoding an XML input declared (UTF-8 when it declares none), lower-case."""
+    return (root.getroottree().docinfo.encoding or "utf-8").lower()
+
+
 def xml_kind(path: Path) -> str:
     """``.xml`` is e-Gov law XML or a 国会会議録検索システム API response; the root element decides.
 

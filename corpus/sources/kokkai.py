@@ -29,7 +29,7 @@ from typing import Any
 from lxml import etree
 
 from corpus.document import sha256_hex
-from corpus.sources.inputs import InputFile, parse_xml
+from corpus.sources.inputs import InputFile, parse_xml, xml_encoding
 from corpus.sources.rows import Item, failed_row, text_row, whole_file_reader
 from corpus.stage import Rejection
 
@@ -113,7 +113,7 @@ def read_kokkai_xml_file(inp: InputFile, locator: str, data: bytes, digest: str)
     if (message := api_error(root)) is not None:
         yield failed_row(inp, locator, digest), Rejection("kokkai_api_error", detail=message[:500])
         return
-    encoding = (root.getroottree().docinfo.encoding or "utf-8").lower()
+    encoding = xml_encoding(root)
     found = meetings(root)
     if not found:
         yield failed_row(inp, locator, digest), Rejection("kokkai_no_records", detail=f"no meetingRecord or speechRecord (root <{root.tag}>)")

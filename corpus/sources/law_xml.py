@@ -31,7 +31,7 @@ from typing import Any
 
 from lxml import etree
 
-from corpus.sources.inputs import InputFile, parse_xml
+from corpus.sources.inputs import InputFile, parse_xml, xml_encoding
 from corpus.sources.rows import Item, failed_row, text_row, whole_file_reader
 from corpus.stage import Rejection
 
@@ -176,5 +176,5 @@ def read_law_xml_file(inp: InputFile, locator: str, data: bytes, digest: str) ->
     law_id, revision = _ids(tree, law, inp.path)
     title, num, text = render_law(law)
     locator = f"law:{inp.path}#{law_id}@{revision}"
-    encoding = (tree.getroottree().docinfo.encoding or "utf-8").lower()
+    encoding = xml_encoding(tree)
     yield text_row(inp, locator, text, digest, encoding, f"xml-declaration:{encoding}", "application/xml", title=title or num)
