@@ -19,3 +19,8 @@ def resource_dir(name: str) -> Path:
     """The folder ``name`` (``filters`` or ``manifests``): inside the installed package, else the checkout's."""
     packaged = _PACKAGE / _PACKAGED[name]
     return packaged if packaged.is_dir() else _PACKAGE.parent / name
+
+
+def filters_dir() -> Path:
+    """The ``filters/`` folder: rules as data (quality profiles, licence and source registries, word lists)."""
+    return resource_dir("filters")

@@ -47,7 +47,7 @@ def test_installed_wheel_finds_its_rules_and_schemas_outside_the_checkout(wheel,
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "import corpus.resources as r; from corpus.filters.rules import load_profile, filters_dir;"
+        "import corpus.resources as r; from corpus.filters.rules import load_profile; from corpus.resources import filters_dir;"
         "from corpus.filters.license import load_licenses; from corpus.provenance.schemas import load_schema;"
         "p = load_profile('swallow-v1'); l = load_licenses(); s = load_schema('manifest');"
         "print(filters_dir()); print(len(p.rules), 'LicenseRef-JP-GSTU-2.0' in l, s['title'])"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.filters.rules import filters_dir, load_profile
+from corpus.filters.rules import load_profile
+from corpus.resources import filters_dir
 from corpus.filters.signals import compute_signals
 
 from jp_texts import texts

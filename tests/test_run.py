@@ -13,7 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 from corpus.document import sha256_hex
 from corpus.pipeline.runner import run_pipeline
 from corpus.pipeline.spec import load_spec
-from corpus.provenance.hashing import file_sha256
+from corpus.io.hashing import file_sha256
 
 from conftest import REPO, SAMPLE_SPEC, write_spec
 

@@ -238,7 +238,7 @@ def test_tokenizer_trains_from_a_runs_shards_with_every_option(run, tmp_path):
 
 def test_manifest_checksums_verify_every_shard(run):
     out, manifest = run
-    from corpus.provenance.hashing import file_sha256
+    from corpus.io.hashing import file_sha256
 
     for e in manifest["shards"]:
         assert file_sha256(out / e["path"]) == e["sha256"]

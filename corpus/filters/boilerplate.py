@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.document import rejects_from_rows, sha256_hex
-from corpus.filters.rules import filters_dir
+from corpus.resources import filters_dir
 from corpus.stage import Rejection, Stage, StageOutput, reject_row
 
 

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from corpus.document import LICENSE_FIELDS
 from corpus.extract.charset import DecodeError, decode_bytes
 from corpus.filters.license_detect import Signal, detect
-from corpus.filters.rules import filters_dir
-from corpus.provenance.hashing import file_sha256
+from corpus.resources import filters_dir
+from corpus.io.hashing import file_sha256
 from corpus.stage import Rejection, RowStage
 
 UNKNOWN = "NOASSERTION"

@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import compress
 from pathlib import Path
 
-from corpus.filters.rules import filters_dir
+from corpus.resources import filters_dir
 from corpus.text.morphology import surfaces
 
 _END = ""  # trie key marking the end of an NG word

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from corpus.filters.signals import TIERS, known_signals, signal_tier
-from corpus.resources import resource_dir
+from corpus.resources import filters_dir
 from corpus.stage import Rejection
 
 
@@ -64,11 +64,6 @@ class Profile:
             )
         rules = tuple(replace(r, threshold=float(overrides.get(r.name, r.threshold))) for r in self.rules)
         return replace(self, rules=rules)
-
-
-def filters_dir() -> Path:
-    """The ``filters/`` folder: rules as data (quality profiles, licence and source registries, word lists)."""
-    return resource_dir("filters")
 
 
 def profile_path(name_or_path: str, base: Path | None = None) -> Path:

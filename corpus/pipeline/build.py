@@ -15,7 +15,7 @@ from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
 from corpus.pipeline.spec import LoadedSpec
-from corpus.provenance.hashing import file_sha256, object_sha256
+from corpus.io.hashing import file_sha256, object_sha256
 from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256

@@ -24,7 +24,7 @@ from corpus.dedup.minhash import SIGNATURE_SCHEMA
 from corpus.dedup.reference import SIGNATURE_DIR, reference_files, signature_settings
 from corpus.pipeline.partitions import CheckpointStore, Partition
 from corpus.pipeline.spec import LoadedSpec, NearDedupSpec
-from corpus.provenance.hashing import file_sha256
+from corpus.io.hashing import file_sha256
 
 
 @dataclass

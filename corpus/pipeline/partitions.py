@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from corpus.dedup.minhash import MinHasher
 from corpus.filters.boilerplate import BoilerplateStage, line_pages
 from corpus.pipeline.spec import LoadedSpec
-from corpus.provenance.hashing import object_sha256
+from corpus.io.hashing import object_sha256
 from corpus.sources.inputs import InputFile, expand_input
 from corpus.sources.read import read_inputs
 from corpus.stage import Stage, StageCounts, count_output

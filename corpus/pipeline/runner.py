@@ -34,7 +34,7 @@ from corpus.pipeline.build import (
 from corpus.pipeline.near_step import cluster_sizes, dataset_tables, find_near_duplicates, near_manifest, nonempty_files, write_signatures
 from corpus.pipeline.partitions import CheckpointStore, Partition, judge_partition, judge_plan, plan_partitions, prepare_partition
 from corpus.pipeline.spec import LoadedSpec
-from corpus.provenance.hashing import file_sha256, object_sha256
+from corpus.io.hashing import file_sha256, object_sha256
 from corpus.provenance.records import finish_run
 from corpus.provenance.manifest import code_record, library_versions, manifest_version, totals, write_manifest
 from corpus.stage import StageCounts

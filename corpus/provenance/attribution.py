@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from corpus.provenance.hashing import file_sha256
+from corpus.io.hashing import file_sha256
 
 ATTRIBUTION_FILE = "ATTRIBUTION.md"
 MAX_LINES_PER_GROUP = 200

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from corpus.filters.license_detect import recheck
 from corpus.filters.license import License, LicensePolicy, flags_for, policy_rejection
 from corpus.provenance.croissant import CROISSANT_FILE, missing_required
-from corpus.provenance.hashing import file_sha256
+from corpus.io.hashing import file_sha256
 from corpus.provenance.attribution import render as render_attribution
 from corpus.provenance.records import build_records, kept_rows, license_summary, rejected_rows
 from corpus.provenance.schemas import validate_object, validate_parquet

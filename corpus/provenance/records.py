@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.provenance.hashing import file_sha256
+from corpus.io.hashing import file_sha256
 
 PROVENANCE_FILE = "provenance/documents.parquet"
 

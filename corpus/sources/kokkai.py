@@ -29,7 +29,8 @@ from typing import Any
 from lxml import etree
 
 from corpus.document import sha256_hex
-from corpus.sources.inputs import InputFile, parse_xml, xml_encoding
+from corpus.sources.inputs import InputFile
+from corpus.sources.xml import parse_xml, xml_encoding
 from corpus.sources.rows import Item, failed_row, text_row, whole_file_reader
 from corpus.stage import Rejection
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from corpus.document import make_doc_id, sha256_hex
+from corpus.io import storage
 from corpus.sources.inputs import InputFile
 from corpus.stage import Rejection
 
@@ -53,7 +53,7 @@ def text_row(
 def read_whole_file(inp: InputFile, locator: str) -> bytes | tuple[dict[str, Any], Rejection]:
     """The file's bytes, or the (row, Rejection) item a reader yields when it cannot be read."""
     try:
-        return Path(inp.read_path).read_bytes()
+        return storage.read_bytes(inp.location)
     except OSError as exc:
         return failed_row(inp, locator), Rejection("unreadable_file", detail=str(exc))
 

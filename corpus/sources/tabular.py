@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import pyarrow.parquet as pq
 
 from corpus.document import sha256_hex
+from corpus.io import storage
 from corpus.sources.inputs import InputFile
 from corpus.sources.rows import failed_row, text_row
 from corpus.stage import Rejection
@@ -30,10 +30,9 @@ def _str_field(obj: dict, key: str) -> str | None:
 
 def read_jsonl_file(inp: InputFile) -> Iterator[Item]:
     """One row per non-blank line holding a JSON object with a string ``text_column``."""
-    opener = gzip.open if inp.path.lower().endswith(".gz") else open
     lineno = 0
     try:
-        with opener(inp.read_path, "rb") as fh:
+        with storage.open_read(inp.location) as raw, (gzip.GzipFile(fileobj=raw) if inp.path.lower().endswith(".gz") else raw) as fh:
             for lineno, line in enumerate(fh, 1):
                 body = line.rstrip(b"\r\n")
                 if not body.strip():
@@ -62,7 +61,7 @@ def read_jsonl_file(inp: InputFile) -> Iterator[Item]:
 def read_parquet_file(inp: InputFile) -> Iterator[Item]:
     """One row per Parquet row; a file without the text column is one rejection for the whole file."""
     try:
-        pf = pq.ParquetFile(inp.read_path)
+        pf = storage.parquet_file(inp.location)
     except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for non-Parquet bytes
         yield failed_row(inp, f"parquet:{inp.path}"), Rejection("unreadable_file", detail=f"{type(exc).__name__}: {exc}"[:500])
         return

@@ -14,6 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from corpus.document import make_doc_id, sha256_hex
+from corpus.io import storage
 from corpus.sources.inputs import InputFile
 from corpus.stage import Rejection
 
@@ -55,7 +56,7 @@ def read_warc_file(inp: InputFile) -> Iterator[dict[str, Any] | tuple[dict[str, 
     base = {"source": inp.source, "license": inp.license, "input_path": inp.path}
     offset = 0
     try:
-        with open(inp.read_path, "rb") as fh:
+        with storage.open_read(inp.location) as fh:
             it = ArchiveIterator(fh, arc2warc=True)
             for record in it:
                 if record.rec_type not in DOCUMENT_RECORD_TYPES:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.document import SCHEMA_VERSION
-from corpus.provenance.hashing import file_sha256
+from corpus.io.hashing import file_sha256
 from corpus.tokens.split import SPLITS, order_key, split_of
 
 #: Leading shard columns, in this order; per-document data columns (q_*, pii_*, boilerplate_*) follow, sorted.

@@ -1,18 +1,19 @@
-"""File and object hashing used by manifests (one implementation, used everywhere)."""
+"""The hashes manifests use: sha256 of files at any location, and of JSON objects."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
+from corpus.io.storage import iter_file
 
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+
+def file_sha256(location: str) -> str:
+    """Hex sha256 of a file's bytes, streamed (local path or URI)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    for block in iter_file(str(location)):
+        h.update(block)
     return h.hexdigest()
 
 
