@@ -31,7 +31,41 @@ def _console() -> Console:
     return Console(stderr=True)
 
 
+class LiveProgress:
+    """One live line per phase: units done of total, documents, documents per second, ETA."""
+
+    def __init__(self, console: Console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("  {task.description:<10}"), BarColumn(bar_width=24), MofNCompleteColumn(),
+            TextColumn("{task.fields[docs]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=console, transient=False,
+        )
+        self.tasks: dict[str, int] = {}
+        self.started: dict[str, float] = {}
+
+    def __call__(self, label: str, done: int, total: int, docs: int = 0) -> None:
+        import time
+
+        if label not in self.tasks:
+            self.tasks[label] = self.progress.add_task(label, total=total, docs="")
+            self.started[label] = time.monotonic()
+        rate = docs / max(1e-6, time.monotonic() - self.started[label])
+        text = f"{docs:,} docs, {rate:,.0f} docs/s" if docs else ""
+        self.progress.update(self.tasks[label], completed=done, total=total, docs=text)
+
+    def __enter__(self) -> "LiveProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from corpus.errors import describe, save_traceback
+    from corpus.pipeline.output import OutputError
     from corpus.pipeline.spec import SpecError, load_spec
     from corpus.sources.inputs import InputError
 
@@ -43,18 +77,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from corpus.pipeline.runner import run_pipeline
 
-    last: dict[str, tuple[int, int]] = {}
-
-    def progress(step: str, done: int, total: int) -> None:
-        last[step] = (done, total)
-        console.print(f"  {step}: {done}/{total}", highlight=False)
-
     console.print(f"running [bold]{loaded.spec.pipeline.name}[/bold] -> {args.output}")
     try:
-        result = run_pipeline(loaded, Path(args.output), address=args.address, progress=progress, keep_work=not args.clean_work)
-    except InputError as exc:
+        with LiveProgress(console) as progress:
+            result = run_pipeline(
+                loaded, args.output, address=args.address, progress=progress, keep_work=not args.clean_work, overwrite=args.overwrite
+            )
+    except (OutputError, InputError) as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print("interrupted: finished partitions are checkpointed; run the same command again to resume", highlight=False)
+        return 130
+    except Exception as exc:  # an error of the run itself: one line here, the whole story in the log
+        log = save_traceback(exc, args.output)
+        console.print(f"[red]error:[/red] {describe(exc)}", highlight=False)
+        console.print(f"full traceback: {log}", highlight=False)
+        if args.verbose:
+            import traceback
+
+            console.print("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), highlight=False, markup=False)
+        return EXIT_FAILED
     t = result.manifest["totals"]
     console.print(
         f"documents in {t['documents_in']}, kept {t['kept']}, rejected {t['rejected']} "
@@ -62,7 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{len(result.manifest['shards'])} shard(s); resumed {result.resumed_partitions} partition(s)",
         highlight=False,
     )
-    console.print(f"manifest: {Path(args.output) / 'manifest.json'}")
+    skipped = result.manifest["skipped_inputs"]
+    if skipped:
+        console.print(f"skipped {len(skipped)} input path(s) (listed in the manifest), e.g. {skipped[0]['path']}: {skipped[0]['reason']}", highlight=False)
+    console.print(f"manifest: {result.output}/manifest.json")
     return EXIT_OK if t["accounting_ok"] else EXIT_FAILED
 
 
@@ -181,12 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a pipeline spec", description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("spec", help="pipeline spec (TOML), e.g. pipelines/sample.toml")
-    run.add_argument("--output", "-o", required=True, help="output directory (created if missing)")
+    run.add_argument("--output", "-o", required=True, help="output directory or URI (s3://bucket/prefix); created if missing")
     run.add_argument("--input", "-i", action="append", metavar="PATH",
                      help="read these files/directories instead of the spec's inputs (repeatable); "
                           "they get [input_defaults] source and licence")
     run.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else an embedded local Ray)")
     run.add_argument("--clean-work", action="store_true", help="delete DIR/_work checkpoints after a successful run")
+    run.add_argument("--overwrite", action="store_true",
+                     help="allow a non-empty DIR that is not an earlier output (files corpus did not write are never deleted)")
+    run.add_argument("--verbose", "-v", action="store_true", help="on an error, also print the full traceback (always saved under DIR/_work/logs/)")
     run.set_defaults(func=cmd_run)
 
     crawl = sub.add_parser("crawl", help="crawl allowlisted sites into WARC/1.1", description=CRAWL_HELP,

@@ -124,7 +124,10 @@ class RowStage(Stage):
         kept: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         for row in table.to_pylist():
-            result = self.process_row(row)
+            try:
+                result = self.process_row(row)
+            except Exception as exc:  # one document's failure is that document's rejection
+                result = stage_error(exc)
             if isinstance(result, Rejection):
                 rejected.append(reject_row(row, self.name, result))
             else:
@@ -134,6 +137,37 @@ class RowStage(Stage):
             [{f.name: r.get(f.name) for f in schema} for r in kept], schema=schema
         )
         return StageOutput(kept_table, rejects_from_rows(rejected))
+
+
+def stage_error(exc: BaseException) -> Rejection:
+    """The rejection of a document a stage raised on: the exception's class and message."""
+    return Rejection("stage_error", detail=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def run_stage(stage: Stage, table: pa.Table) -> StageOutput:
+    """``stage.process(table)``, where an exception costs only the documents it is about.
+
+    Row stages already contain failures per row. A table-level stage that raises is run again one
+    row at a time, so the rows it does handle are kept and each row it raises on becomes a
+    ``stage_error`` rejection; the run goes on.
+    """
+    try:
+        return stage.process(table)
+    except Exception:
+        if not table.num_rows:
+            raise
+    kept, rejected = [], []
+    for i in range(table.num_rows):
+        one = table.slice(i, 1)
+        try:
+            out = stage.process(one)
+        except Exception as exc:
+            rejected.append(rejects_from_rows([reject_row(one.to_pylist()[0], stage.name, stage_error(exc))]))
+            continue
+        kept.append(out.kept)
+        rejected.append(out.rejected)
+    kept_table = pa.concat_tables(kept, promote_options="default") if kept else stage.process(table.slice(0, 0)).kept
+    return StageOutput(kept_table, pa.concat_tables(rejected) if rejected else empty_rejects())
 
 
 def count_output(table_in: pa.Table, out: StageOutput) -> StageCounts:

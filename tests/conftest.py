@@ -52,7 +52,7 @@ def write_spec(path: Path, inputs: list[tuple[Path, str, str]], extra: str = "")
     )
     path.write_text(
         f'[pipeline]\nname = "test"\n\n{blocks}\n[tokenizer]\nmodel = "{SAMPLE_MODEL}"\n\n'
-        f'[ray]\nnum_cpus = 2\nshuffle = "sort"\n{extra}\n',
+        f'[ray]\nnum_cpus = 2\n{extra}\n',
         encoding="utf-8",
     )
     return path

@@ -1,13 +1,17 @@
-"""Near-duplicate clusters: band rows, bucket edges, and one deliberate representative per cluster.
+"""Near-duplicate clusters: candidate pairs from LSH buckets, verified edges, and clusters whose
+every removed member is verified against the member it is removed for.
 
-The three steps are plain functions over Arrow tables so the Ray runner can run them as
-``map_batches`` (``band_rows``), ``groupby(band_key).map_groups`` (``bucket_edges``) and, on the
-driver, ``resolve_clusters`` over the edges and the few member rows of the clusters. No step needs
-every signature in one process.
+The steps are plain functions over Arrow tables and numpy arrays, so the runner can spread them
+over workers: ``bucket_candidates`` finds candidate pairs among the band keys of one bucket of
+keys, ``verified_edges`` keeps the pairs whose estimated Jaccard reaches the threshold, and
+``resolve_clusters`` (one task, over the edges and the few member rows they name) picks the
+representatives.
 
-A candidate pair becomes an edge only if its estimated Jaccard (from the full signatures) is at
-least ``min_jaccard``: LSH alone also pairs documents well below its threshold now and then, and
-union-find would chain such pairs into clusters of unrelated documents.
+Why verify against the representative: union-find chains pairs. A~B and B~C put A and C in one
+cluster even when A and C share little; removing C "as a duplicate of A" would then remove a
+document that is not one. Here a member is removed only if its own Jaccard with the kept
+document named in its ``duplicate_of`` is at least the threshold; members that are not close to
+the first representative are judged again among themselves (the best of them kept, and so on).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from corpus.dedup.lsh import band_keys
 from corpus.dedup.minhash import estimate_jaccard, signature_from_bytes
 from corpus.dedup.unionfind import components
 from corpus.document import rejects_from_rows
@@ -33,51 +36,46 @@ MAX_PAIRWISE_BUCKET = 64
 #: byte-identical (same doc_id) is still a separate node and is removed as a copy of the old one.
 REF_PREFIX = "ref:"
 
-BAND_SCHEMA = pa.schema(
-    [
-        pa.field("band_key", pa.int64()),
-        pa.field("doc_id", pa.string()),
-        pa.field("reference", pa.bool_()),
-        pa.field("signature", pa.binary()),
-    ]
-)
 EDGE_SCHEMA = pa.schema([pa.field("doc_a", pa.string()), pa.field("doc_b", pa.string()), pa.field("jaccard", pa.float64())])
 
 
-def band_rows(sigs: pa.Table, b: int, r: int, dropped: set[str] | frozenset = frozenset(), reference: bool = False) -> pa.Table:
-    """One row per (document, band) of a SIGNATURE_SCHEMA table, minus already-dropped documents."""
-    ids = sigs.column("doc_id").to_pylist()
-    raw = sigs.column("signature").to_pylist()
-    keep = [i for i, d in enumerate(ids) if d not in dropped]
-    if not keep:
-        return BAND_SCHEMA.empty_table()
-    matrix = np.stack([signature_from_bytes(raw[i]) for i in keep])
-    keys = band_keys(matrix, b, r)
-    return pa.table(
-        {
-            "band_key": keys.reshape(-1),
-            "doc_id": [(REF_PREFIX if reference else "") + ids[i] for i in keep for _ in range(b)],
-            "reference": [reference] * (len(keep) * b),
-            "signature": [raw[i] for i in keep for _ in range(b)],
-        },
-        schema=BAND_SCHEMA,
-    )
+def bucket_candidates(keys: np.ndarray, ids: np.ndarray) -> set[tuple[int, int]]:
+    """Candidate pairs (row ids, smaller first) among rows sharing a band key.
 
-
-def bucket_edges(bucket: pa.Table, min_jaccard: float) -> pa.Table:
-    """Verified pairs of one bucket (rows sharing a band key); pairs of two reference docs are skipped."""
-    rows = sorted(
-        {(d, ref, s) for d, ref, s in zip(bucket.column("doc_id").to_pylist(), bucket.column("reference").to_pylist(), bucket.column("signature").to_pylist())}
-    )
-    if len(rows) < 2:
-        return EDGE_SCHEMA.empty_table()
-    pairs = combinations(rows, 2) if len(rows) <= MAX_PAIRWISE_BUCKET else ((rows[0], x) for x in rows[1:])
-    out: dict[str, list] = {"doc_a": [], "doc_b": [], "jaccard": []}
-    for (da, ra, sa), (db, rb, sb) in pairs:
-        if ra and rb:
+    ``keys`` and ``ids`` are aligned 1-d arrays (one entry per (document, band) that falls in this
+    task's bucket). A bucket with more than MAX_PAIRWISE_BUCKET distinct documents pairs each with
+    its smallest member only.
+    """
+    if len(keys) < 2:
+        return set()
+    order = np.lexsort((ids, keys))
+    k, d = keys[order], ids[order]
+    bounds = np.flatnonzero(np.diff(k)) + 1
+    pairs: set[tuple[int, int]] = set()
+    for group in np.split(d, bounds):
+        if len(group) < 2:
             continue
-        j = estimate_jaccard(signature_from_bytes(sa), signature_from_bytes(sb))
+        members = np.unique(group)
+        if len(members) < 2:
+            continue
+        if len(members) <= MAX_PAIRWISE_BUCKET:
+            pairs.update((int(a), int(b)) for a, b in combinations(members, 2))
+        else:
+            first = int(members[0])
+            pairs.update((first, int(b)) for b in members[1:])
+    return pairs
+
+
+def verified_edges(pairs: set[tuple[int, int]], signatures: dict[int, bytes], names: dict[int, str], reference: dict[int, bool], min_jaccard: float) -> pa.Table:
+    """EDGE_SCHEMA rows of the candidate pairs whose estimated Jaccard reaches ``min_jaccard``
+    (pairs of two reference documents are skipped: an earlier corpus is not deduplicated again)."""
+    out: dict[str, list] = {"doc_a": [], "doc_b": [], "jaccard": []}
+    for a, b in sorted(pairs):
+        if reference[a] and reference[b]:
+            continue
+        j = estimate_jaccard(signature_from_bytes(signatures[a]), signature_from_bytes(signatures[b]))
         if j >= min_jaccard:
+            da, db = sorted((names[a], names[b]))
             out["doc_a"].append(da)
             out["doc_b"].append(db)
             out["jaccard"].append(j)
@@ -100,29 +98,37 @@ def representative_order(members: list[dict[str, Any]], rule: str, source_rank: 
 def resolve_clusters(
     edges: list[tuple[str, str]], members: dict[str, dict[str, Any]], rule: str, source_rank: dict[str, int], threshold: float
 ) -> tuple[pa.Table, dict[str, int], dict[str, int]]:
-    """Rejections for every non-representative, cluster sizes of representatives, size histogram.
+    """Rejections, cluster sizes of kept representatives, and the histogram of cluster sizes.
 
     ``members`` maps each doc id in ``edges`` to its SIGNATURE_SCHEMA row plus ``reference``.
-    A rejection's ``value`` is the estimated Jaccard between the removed document and its
-    representative (which may be below ``threshold`` when the two are linked through others).
+    Within each connected component, in representative order: the best remaining member is kept,
+    every remaining member within ``threshold`` of it is removed as its duplicate (its ``value`` is
+    that Jaccard), and the rest are judged again among themselves. A reference member (an earlier
+    corpus) removes new members but is never itself removed or counted.
     """
     rejected: list[dict[str, Any]] = []
     sizes: dict[str, int] = {}
     histogram: Counter = Counter()
     for comp in components(edges):
-        order = representative_order([members[d] for d in comp], rule, source_rank)
-        rep = order[0]
-        rep_sig = signature_from_bytes(rep["signature"])
-        new = [m for m in order[1:] if not m["reference"]]
-        if not new:
-            continue
-        histogram[len(comp)] += 1
-        if not rep["reference"]:
-            sizes[rep["doc_id"]] = len(comp)
-        for m in new:
-            j = estimate_jaccard(signature_from_bytes(m["signature"]), rep_sig)
+        remaining = representative_order([members[d] for d in comp], rule, source_rank)
+        while remaining:
+            rep, rest = remaining[0], remaining[1:]
+            rep_sig = signature_from_bytes(rep["signature"])
+            close, far = [], []
+            for m in rest:
+                j = estimate_jaccard(signature_from_bytes(m["signature"]), rep_sig)
+                (close if j >= threshold and not m["reference"] else far).append((m, j))
+            remaining = [m for m, _ in far]
+            if not close:
+                continue
+            histogram[len(close) + 1] += 1
+            if not rep["reference"]:
+                sizes[rep["doc_id"]] = len(close) + 1
             origin = "an earlier corpus" if rep["reference"] else "this run"
-            why = Rejection(REASON, rule="minhash_lsh", value=j, threshold=threshold, duplicate_of=rep["doc_id"].removeprefix(REF_PREFIX),
-                            detail=f"cluster of {len(comp)}; representative from {origin} by rule {rule}")
-            rejected.append(reject_row(m, STAGE, why))
-    return rejects_from_rows(rejected), sizes, {str(k): v for k, v in sorted(histogram.items())}
+            for m, j in close:
+                why = Rejection(
+                    REASON, rule="minhash_lsh", value=j, threshold=threshold, duplicate_of=rep["doc_id"].removeprefix(REF_PREFIX),
+                    detail=f"Jaccard {j:.3f} to the kept member of a component of {len(comp)}; kept member from {origin} by rule {rule}",
+                )
+                rejected.append(reject_row(m, STAGE, why))
+    return rejects_from_rows(rejected).sort_by("doc_id"), sizes, {str(k): v for k, v in sorted(histogram.items())}

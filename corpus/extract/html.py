@@ -36,7 +36,7 @@ def page_title(tree: Any) -> str | None:
     return meta.title or extract_title(tree) or None
 
 
-def extract_html(html: str, *, include_tables: bool = True, favor_recall: bool = True) -> Extracted | None:
+def extract_html(html: str, include_tables: bool = True, favor_recall: bool = True) -> Extracted | None:
     """The page's main text and title, or None when trafilatura finds no content.
 
     Tables are kept by default: law pages and financial notes put real content in tables.

@@ -8,7 +8,7 @@ from corpus.extract.charset import DecodeError, decode_bytes
 from corpus.extract.html import extract_html
 from corpus.extract.pdf import EVIDENCE as PDF_EVIDENCE
 from corpus.extract.pdf import extract_pdf, is_pdf
-from corpus.extract.timeout import ExtractionTimeout, time_limit
+from corpus.extract.sandbox import SandboxCrash, SandboxError, SandboxTimeout, shared_sandbox
 from corpus.stage import Rejection, RowStage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -20,7 +20,12 @@ def media_type(content_type: str | None) -> str:
 
 
 class ExtractStage(RowStage):
-    """Decode with charset evidence, then extract main text; every failure is a named rejection."""
+    """Decode with charset evidence, then extract main text; every failure is a named rejection.
+
+    trafilatura and pypdf run in the worker's sandbox process (corpus/extract/sandbox.py), so
+    ``timeout_seconds`` holds whatever thread calls the stage: a page over it is an
+    ``extraction_timeout`` rejection and the next page gets a fresh extraction process.
+    """
 
     name: ClassVar[str] = "extract"
     dropped_columns = ("raw",)
@@ -51,25 +56,26 @@ class ExtractStage(RowStage):
         row = {**row, "charset": decoded.charset, "charset_evidence": decoded.evidence}
         if mtype in TEXT_TYPES:
             return {**row, "text": decoded.text}
-        try:
-            with time_limit(self.timeout_seconds):
-                extracted = extract_html(
-                    decoded.text, include_tables=self.include_tables, favor_recall=self.favor_recall
-                )
-        except ExtractionTimeout as exc:
-            return Rejection("extraction_timeout", value=self.timeout_seconds, detail=str(exc))
-        except Exception as exc:  # a parser crash on one page must not take the partition down
-            return Rejection("extraction_error", detail=f"{type(exc).__name__}: {exc}"[:500])
+        extracted = self._isolated(extract_html, (decoded.text, self.include_tables, self.favor_recall))
+        if isinstance(extracted, Rejection):
+            return extracted
         if extracted is None:
             return Rejection("no_main_text")
         return {**row, "text": extracted.text, "title": extracted.title}
 
-    def _pdf(self, row: dict[str, Any], raw: bytes) -> dict[str, Any] | Rejection:
+    def _isolated(self, fn: Any, args: tuple) -> Any:
+        """``fn(*args)`` in the sandbox; a timeout, a crash or an exception is this document's rejection."""
         try:
-            with time_limit(self.timeout_seconds):
-                result = extract_pdf(raw)
-        except ExtractionTimeout as exc:
-            return Rejection("extraction_timeout", value=self.timeout_seconds, detail=str(exc))
+            return shared_sandbox().call(fn, args, self.timeout_seconds)
+        except SandboxTimeout as exc:
+            return Rejection("extraction_timeout", value=self.timeout_seconds, threshold=self.timeout_seconds, detail=str(exc))
+        except SandboxCrash as exc:
+            return Rejection("extraction_crash", detail=str(exc)[:500])
+        except SandboxError as exc:  # a parser error on one page must not take the partition down
+            return Rejection("extraction_error", detail=str(exc)[:500])
+
+    def _pdf(self, row: dict[str, Any], raw: bytes) -> dict[str, Any] | Rejection:
+        result = self._isolated(extract_pdf, (raw,))
         if isinstance(result, Rejection):
             return result
         return {**row, "text": result.text, "title": result.title, "charset_evidence": PDF_EVIDENCE}

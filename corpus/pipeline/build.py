@@ -20,10 +20,6 @@ from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage, model_sha256
 
-#: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near", "mix"]
-
-
 def quality_profile(loaded: LoadedSpec) -> Profile:
     q = loaded.spec.quality
     return load_profile(q.profile, loaded.base).with_thresholds(q.thresholds)

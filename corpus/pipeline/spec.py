@@ -1,7 +1,9 @@
 """The pipeline spec: TOML, validated completely before any work starts.
 
 A bad spec raises ``SpecError`` whose message names each bad field and what was expected; the
-CLI turns it into exit code 2 with nothing written. Paths in a spec are relative to the spec file.
+CLI turns it into exit code 2 with nothing written. Types are strict (``enabled = "yes"`` is an
+error, not ``true``; an integer field does not take ``2.5``) and numbers must be finite. Paths in a
+spec are relative to the spec file; inputs may also be URIs (``s3://``, ``gs://``, ``file://``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ class SpecError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class InputSpec(_Strict):
-    path: str = Field(description="File or directory (WARC, HTML, .txt, JSONL, Parquet, e-Gov law XML, 国会会議録 API XML, PDF), relative to the spec file.")
+    path: str = Field(description="File or directory (WARC, HTML, .txt, JSONL, Parquet, e-Gov law XML, 国会会議録 API XML, PDF), relative to the spec file, or a URI (s3://, gs://, file://).")
+    name: str | None = Field(
+        None, min_length=1, pattern=r"^[^/#:]+$",
+        description="Name recorded paths start with (<name>/<path below the input>); default: the last component of path.",
+    )
     source: str = Field(min_length=1, description="Source name recorded on every document.")
     license: str = Field(min_length=1, description="Licence id recorded on every document from this input.")
     format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "kokkai_xml", "pdf"] | None = Field(
@@ -42,7 +48,9 @@ class InputDefaults(_Strict):
 
 
 class ExtractSpec(_Strict):
-    timeout_seconds: PositiveFloat = Field(60.0, description="Per-document extraction limit; over it is a rejection.")
+    timeout_seconds: PositiveFloat = Field(
+        60.0, le=86400, description="Per-document extraction limit, enforced in a watchdog subprocess; over it is an extraction_timeout rejection."
+    )
     include_tables: bool = True
     favor_recall: bool = True
 
@@ -147,10 +155,22 @@ class MixingSpec(_Strict):
 
 
 class PartitionSpec(_Strict):
-    """How input files are grouped into checkpointed units of work (a WARC is always its own)."""
+    """How inputs are grouped into checkpointed units of work: small files together, large
+    splittable files (WARC.gz, JSONL, Parquet) cut into ranges of about ``max_bytes``."""
 
     max_files: PositiveInt = 256
-    max_bytes: PositiveInt = 64 * 1024 * 1024
+    max_bytes: PositiveInt = Field(64 * 1024 * 1024, ge=1024, description="Input bytes per partition; larger splittable files are cut into ranges of this size.")
+
+
+class LimitsSpec(_Strict):
+    """How much of one input a worker may hold (docs/limits.md). Over a limit is a ``too_large``
+    rejection that says how many bytes were seen; the worker's memory stays within a small multiple."""
+
+    max_document_bytes: PositiveInt = Field(
+        64 * 1024 * 1024, ge=1024, le=1024**3,
+        description="One document as read: a WARC payload (inflated), an HTML/XML/PDF/text file, a Parquet text cell.",
+    )
+    max_line_bytes: PositiveInt = Field(64 * 1024 * 1024, ge=1024, le=1024**3, description="One JSONL line.")
 
 
 class StageResources(_Strict):
@@ -162,9 +182,6 @@ class StageResources(_Strict):
 
 class RaySpec(_Strict):
     num_cpus: PositiveInt | None = Field(None, description="CPUs of the embedded local Ray (ignored with --address).")
-    shuffle: Literal["hash", "sort"] = Field(
-        "hash", description="Ray Data shuffle for dedup/shard grouping: hash (scales out) or sort (less start-up cost on small runs)."
-    )
     documents: StageResources = StageResources()
     shards: StageResources = StageResources()
     dedup: StageResources = StageResources()
@@ -216,6 +233,7 @@ class PipelineSpec(_Strict):
     tokenizer: TokenizerSpec
     shards: ShardsSpec = ShardsSpec()
     partitioning: PartitionSpec = PartitionSpec()
+    limits: LimitsSpec = LimitsSpec()
     ray: RaySpec = RaySpec()
     boilerplate: BoilerplateSpec = BoilerplateSpec()
     pii: PiiSpec = PiiSpec()
@@ -230,7 +248,18 @@ class PipelineSpec(_Strict):
         dupes = sorted({p for p in paths if paths.count(p) > 1})
         if dupes:
             raise ValueError(f"input paths listed twice: {dupes}")
+        names = [input_name(i) for i in v]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise ValueError(f"inputs share the name(s) {clash} (their recorded paths would collide): give each a distinct `name`")
         return v
+
+
+def input_name(inp: InputSpec) -> str:
+    """The name an input's recorded paths start with: ``name``, else the last component of ``path``."""
+    from corpus.sources.inputs import input_name as default_name
+
+    return inp.name or default_name(inp.path)
 
 
 def _loc(loc: tuple) -> str:
@@ -258,9 +287,15 @@ class LoadedSpec:
         self.base = path.parent
 
     def resolve(self, relative: str) -> Path:
-        """A spec path, made relative to the spec file and normalised (no ``..`` in locators)."""
+        """A local spec path, made relative to the spec file and normalised (no ``..``)."""
         p = Path(relative)
         return Path(os.path.normpath(p if p.is_absolute() else self.base / p))
+
+    def location(self, path: str) -> str:
+        """A spec path that may also be a URI: URIs as given, local paths resolved like ``resolve``."""
+        from corpus.io import storage
+
+        return storage.normalize(path) if storage.is_uri(path) else str(self.resolve(path))
 
 
 def parse_spec(text: str, origin: str = "<spec>") -> PipelineSpec:
@@ -318,15 +353,26 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
     if input_overrides:
         defaults = spec.input_defaults
         inputs = [
-            InputSpec(path=os.path.relpath(Path(p).resolve(), path.parent.resolve()), source=defaults.source, license=defaults.license)
+            InputSpec(
+                path=p if "://" in p else os.path.relpath(Path(p).resolve(), path.parent.resolve()),
+                source=defaults.source, license=defaults.license,
+            )
             for p in input_overrides
         ]
         spec = spec.model_copy(update={"inputs": inputs})
     loaded = LoadedSpec(spec, path)
     problems = []
+    from corpus.io import storage
+
     for i, inp in enumerate(spec.inputs):
-        if not loaded.resolve(inp.path).exists():
-            problems.append(f"  inputs[{i}].path: {inp.path!r} does not exist (resolved to {loaded.resolve(inp.path)})")
+        where = loaded.location(inp.path)
+        try:
+            found = storage.exists(where)
+        except storage.StorageError as exc:
+            problems.append(f"  inputs[{i}].path: {inp.path!r} cannot be reached: {exc}")
+            continue
+        if not found:
+            problems.append(f"  inputs[{i}].path: {inp.path!r} does not exist (resolved to {where})")
     model = loaded.resolve(spec.tokenizer.model)
     if not model.is_file():
         problems.append(f"  tokenizer.model: sentencepiece model {model} not found (train one with `corpus tokenizer train`)")
@@ -338,7 +384,7 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
     if near.enabled and near.reference:
         from corpus.dedup.reference import reference_problem
 
-        if problem := reference_problem(loaded.resolve(near.reference), near.model_dump()):
+        if problem := reference_problem(loaded.location(near.reference), near.model_dump()):
             problems.append(f"  dedup.near.reference: {problem}")
     problems += license_policy_problems(loaded)
     if spec.mixing is not None:

@@ -2,30 +2,21 @@
 
 Attribution lines are rendered per document by the licence stage (publisher + URL + licence
 wording from filters/licenses.toml); here they are grouped so a republisher can copy one block
-per source and licence. Deterministic: sorted, no timestamps (its sha256 is in the manifest).
+per source and licence. Rendered from the run summary's groups (corpus/provenance/summary.py),
+so it never needs the documents in memory. Deterministic: sorted, no timestamps.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from pathlib import Path
 from typing import Any
-
-from corpus.io.hashing import file_sha256
 
 ATTRIBUTION_FILE = "ATTRIBUTION.md"
 MAX_LINES_PER_GROUP = 200
 
 
-def attribution_groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[str]]:
-    """(source, licence) -> the distinct attribution lines of its kept documents."""
-    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for r in rows:
-        groups[(r.get("source") or "", r.get("license") or "")].add(r.get("attribution") or "")
-    return {k: sorted(v) for k, v in sorted(groups.items())}
-
-
-def render(rows: list[dict[str, Any]], licenses: dict[str, dict[str, Any]]) -> str:
+def render(groups: list[dict[str, Any]], licenses: dict[str, dict[str, Any]]) -> str:
+    """``groups``: [{source, license, docs, lines (the first distinct lines, sorted), n_lines (how many
+    distinct lines in all)}] in (source, licence) order."""
     lines = [
         "# Attribution",
         "",
@@ -34,31 +25,23 @@ def render(rows: list[dict[str, Any]], licenses: dict[str, dict[str, Any]]) -> s
         "normalised (NFKC): that is a modification (加工) under 政府標準利用規約 / PDL1.0 / CC BY.",
         "",
     ]
-    for (source, lic_id), texts in attribution_groups(rows).items():
+    for g in groups:
+        lic_id = g["license"]
         lic = licenses.get(lic_id, {})
-        docs = len({r["doc_id"] for r in rows if (r.get("source") or "") == source and (r.get("license") or "") == lic_id})
-        lines += [f"## {source} — {lic_id}", ""]
+        lines += [f"## {g['source']} — {lic_id}", ""]
         lines.append(f"- licence: {lic.get('name', lic_id)} {lic.get('url', '')}".rstrip())
-        lines.append(f"- documents: {docs}")
-        required = [t for t in texts if t]
+        lines.append(f"- documents: {g['docs']}")
+        required = [t for t in g["lines"] if t]
         if not required:
             lines.append("- attribution: none required by the licence")
         else:
             lines.append("- attribution:")
             for t in required[:MAX_LINES_PER_GROUP]:
                 lines.append(f"  - {t}")
-            if len(required) > MAX_LINES_PER_GROUP:
+            if g["n_lines"] > MAX_LINES_PER_GROUP:
                 lines.append(
-                    f"  - … and {len(required) - MAX_LINES_PER_GROUP} more: every document's own line is its `attribution`"
-                    " column, in the shards and in provenance/documents.parquet"
+                    f"  - … and {g['n_lines'] - MAX_LINES_PER_GROUP} more: every document's own line is its `attribution`"
+                    " column, in the shards and in provenance/documents-*.parquet"
                 )
         lines.append("")
     return "\n".join(lines)
-
-
-def write_attribution(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    from corpus.provenance.records import kept_rows
-
-    path = output / ATTRIBUTION_FILE
-    path.write_text(render(kept_rows(output, manifest["shards"]), manifest["licenses"]["registry"]["licenses"]), encoding="utf-8")
-    return {"path": ATTRIBUTION_FILE, "sha256": file_sha256(path)}

@@ -9,8 +9,9 @@ mlcroissant does not enforce Croissant's required properties; ``missing_required
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
+
+from corpus.io import storage
 
 CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -108,7 +109,7 @@ def missing_required(doc: dict[str, Any]) -> list[str]:
     return [k for k in REQUIRED if doc.get(k) in (None, "", [], {})]
 
 
-def write_croissant(output: Path, manifest: dict[str, Any]) -> Path:
-    path = output / CROISSANT_FILE
-    path.write_text(json.dumps(build(manifest), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+def write_croissant(output: str, manifest: dict[str, Any]) -> str:
+    location = storage.join(output, CROISSANT_FILE)
+    storage.write_text(location, json.dumps(build(manifest), ensure_ascii=False, indent=2) + "\n")
+    return location

@@ -9,8 +9,9 @@ third-party data and where to get them, and the code that did it.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
+
+from corpus.io import storage
 
 DATASHEET_FILE = "datasheet.md"
 
@@ -127,7 +128,7 @@ def render(manifest: dict[str, Any]) -> str:
     return "\n".join(L)
 
 
-def write_datasheet(output: Path, manifest: dict[str, Any]) -> Path:
-    path = output / DATASHEET_FILE
-    path.write_text(render(manifest), encoding="utf-8")
-    return path
+def write_datasheet(output: str, manifest: dict[str, Any]) -> str:
+    location = storage.join(output, DATASHEET_FILE)
+    storage.write_text(location, render(manifest))
+    return location

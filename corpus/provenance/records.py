@@ -1,27 +1,28 @@
-"""Per-document provenance records and the manifest's licence summary, built from the run's output.
+"""Per-document provenance records: one row per document that entered the run, kept or dropped.
 
-``DIR/provenance/documents.parquet`` has one row per document that entered the run, kept or
-dropped: where it came from, its licence and evidence, each stage's decision with its scores, and
-where it ended (shard + row, or rejected file + stage + reason). It is derived only from the shards
-and rejected files, so ``corpus audit`` can rebuild it and compare.
-
-``finish_run`` is the one call the runner makes: it adds ``licenses`` and ``provenance`` to the
-manifest and writes provenance, ATTRIBUTION.md, datasheet.md and croissant.json.
+``provenance/documents-NNNNN.parquet`` (bucketed by the first hex digits of doc_id so no single
+process holds the lineage of a whole large corpus; one bucket below ``DOCS_PER_BUCKET``
+documents) has: where the document came from, its licence and evidence, each stage's decision
+with its scores, and where it ended (shard + row, or rejected file + stage + reason). It is
+derived only from the shards and rejected files, so ``corpus audit`` can rebuild and compare it.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from pathlib import Path
+import math
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
+from corpus.io import storage
 from corpus.io.hashing import file_sha256
 
-PROVENANCE_FILE = "provenance/documents.parquet"
+PROVENANCE_DIR = "provenance"
+DOCS_PER_BUCKET = 250_000
+_BATCH = 8192
 
 PROVENANCE_SCHEMA = pa.schema([
     pa.field("doc_id", pa.string(), nullable=False),
@@ -61,27 +62,42 @@ STAGE_FACTS = {
 }
 
 
-def kept_rows(output: Path, shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every kept row without its text, tagged with its shard path and row number."""
-    rows = []
-    for entry in shards:
-        path = output / entry["path"]
-        names = [n for n in pq.read_schema(path).names if n != "text"]
-        for i, row in enumerate(pq.read_table(path, columns=names).to_pylist()):
-            rows.append({**row, "_shard": entry["path"], "_row": i})
-    return rows
+def bucket_count(documents: int) -> int:
+    """1, 16, 256... buckets: the fewest powers of 16 keeping each under DOCS_PER_BUCKET documents."""
+    if documents <= DOCS_PER_BUCKET:
+        return 1
+    return 16 ** math.ceil(math.log(documents / DOCS_PER_BUCKET, 16))
 
 
-def rejected_rows(output: Path, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for entry in files:
-        for row in pq.read_table(output / entry["path"]).to_pylist():
-            rows.append({**row, "_file": entry["path"]})
-    return rows
+def bucket_file(bucket: int) -> str:
+    return f"{PROVENANCE_DIR}/documents-{bucket:05d}.parquet"
 
 
-def _stage_names(manifest: dict[str, Any]) -> list[str]:
-    return [s["name"] for s in manifest["stages"]]
+def bucket_of(doc_id: str, buckets: int) -> int:
+    """The bucket of a doc id: its first log16(buckets) hex digits."""
+    digits = round(math.log(buckets, 16)) if buckets > 1 else 0
+    return int(doc_id[:digits], 16) if digits else 0
+
+
+def _in_bucket(table: pa.Table, bucket: int, buckets: int) -> pa.Table:
+    if buckets == 1:
+        return table
+    digits = round(math.log(buckets, 16))
+    prefix = format(bucket, f"0{digits}x")
+    return table.filter(pc.equal(pc.utf8_slice_codeunits(table.column("doc_id"), 0, digits), prefix))
+
+
+def _batches(location: str, columns: list[str] | None = None) -> Iterator[tuple[int, pa.Table]]:
+    """(row offset, table) batches of a Parquet file."""
+    offset = 0
+    for batch in storage.parquet_file(location).iter_batches(batch_size=_BATCH, columns=columns):
+        t = pa.Table.from_batches([batch])
+        yield offset, t
+        offset += t.num_rows
+
+
+def non_text_columns(location: str) -> list[str]:
+    return [n for n in storage.read_schema(location).names if n not in ("text", "input_ids")]
 
 
 def kept_lineage(row: dict[str, Any], stages: list[str]) -> list[dict[str, Any]]:
@@ -112,89 +128,46 @@ def _evidence_of_rejection(row: dict[str, Any]) -> str | None:
     return detail[detail.index("[") :] if "[" in detail else detail
 
 
-def build_records(output: Path, manifest: dict[str, Any]) -> pa.Table:
-    """The provenance table, sorted by doc_id (deterministic for the same output)."""
-    stages = _stage_names(manifest)
-    records = []
-    for r in kept_rows(output, manifest["shards"]):
-        records.append({
-            **{k: r.get(k) for k in PROVENANCE_SCHEMA.names},
-            "status": "kept", "stages": json.dumps(kept_lineage(r, stages), ensure_ascii=False, sort_keys=True),
-            "shard": r["_shard"], "row": r["_row"],
-        })
-    for r in rejected_rows(output, manifest["rejected_files"]):
-        records.append({
-            "doc_id": r["doc_id"], "status": "rejected", "source": r.get("source"), "locator": r["locator"],
-            "url": r.get("url"), "input_path": r.get("input_path"), "fetch_time": r.get("fetch_time"),
-            "raw_sha256": r.get("raw_sha256"), "license": r.get("license"),
-            "license_evidence": _evidence_of_rejection(r),
-            "stages": json.dumps(rejected_lineage(r, stages), ensure_ascii=False, sort_keys=True),
-            "rejected_file": r["_file"], "drop_stage": r["stage"], "drop_reason": r["reason"], "duplicate_of": r.get("duplicate_of"),
-        })
+def build_bucket(output: str, manifest: dict[str, Any], bucket: int = 0, buckets: int = 1) -> pa.Table:
+    """The provenance rows of one bucket, sorted by (doc_id, status): deterministic for the same output.
+
+    Shard rows with ``copy > 0`` (extra copies from mixing) are the same document again and get no
+    record of their own; the record points at the document's first copy.
+    """
+    stages = [s["name"] for s in manifest["stages"]]
+    records: list[dict[str, Any]] = []
+    for entry in manifest["shards"]:
+        location = storage.join(output, entry["path"])
+        for offset, t in _batches(location, non_text_columns(location)):
+            t = t.append_column("_row", pa.array(range(offset, offset + t.num_rows), pa.int64()))
+            t = _in_bucket(t, bucket, buckets)
+            for r in t.to_pylist():
+                if r.get("copy"):
+                    continue
+                records.append({
+                    **{k: r.get(k) for k in PROVENANCE_SCHEMA.names},
+                    "status": "kept", "stages": json.dumps(kept_lineage(r, stages), ensure_ascii=False, sort_keys=True),
+                    "shard": entry["path"], "row": r["_row"],
+                })
+    for entry in manifest["rejected_files"]:
+        for _, t in _batches(storage.join(output, entry["path"])):
+            for r in _in_bucket(t, bucket, buckets).to_pylist():
+                records.append({
+                    "doc_id": r["doc_id"], "status": "rejected", "source": r.get("source"), "locator": r["locator"],
+                    "url": r.get("url"), "input_path": r.get("input_path"), "fetch_time": r.get("fetch_time"),
+                    "raw_sha256": r.get("raw_sha256"), "license": r.get("license"),
+                    "license_evidence": _evidence_of_rejection(r),
+                    "stages": json.dumps(rejected_lineage(r, stages), ensure_ascii=False, sort_keys=True),
+                    "rejected_file": entry["path"], "drop_stage": r["stage"], "drop_reason": r["reason"], "duplicate_of": r.get("duplicate_of"),
+                })
     records.sort(key=lambda x: (x["doc_id"], x["status"]))
     return pa.Table.from_pylist([{f.name: x.get(f.name) for f in PROVENANCE_SCHEMA} for x in records], schema=PROVENANCE_SCHEMA)
 
 
-def write_records(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    path = output / PROVENANCE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = build_records(output, manifest)
-    pq.write_table(table, path, compression="zstd")
-    return {"path": PROVENANCE_FILE, "sha256": file_sha256(path), "rows": table.num_rows}
-
-
-def license_summary(output: Path, manifest: dict[str, Any], policy: dict[str, Any], registry: dict[str, Any]) -> dict[str, Any]:
-    """Docs and tokens per licence and per permission flag, with the policy and registry applied."""
-    by_license: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    flags = {f: {"docs": 0, "tokens": 0} for f in ("train_ok", "redistribute_ok", "commercial_ok")}
-    conflicts = 0
-    for r in kept_rows(output, manifest["shards"]):
-        entry = by_license[r.get("license") or "NOASSERTION"]
-        entry["docs"] += 1
-        entry["tokens"] += r.get("n_tokens") or 0
-        for f in flags:
-            if r.get(f):
-                flags[f]["docs"] += 1
-                flags[f]["tokens"] += r.get("n_tokens") or 0
-                entry[f] += 1
-            else:
-                entry.setdefault(f, 0)
-        conflicts += bool(r.get("license_conflict"))
-    license_stage = next((s for s in manifest["stages"] if s["name"] == "license"), {"rejected": {}})
-    return {
-        "policy": policy,
-        "registry": registry,
-        "by_license": {k: dict(sorted(v.items())) for k, v in sorted(by_license.items())},
-        **flags,
-        "conflicts_flagged": conflicts,
-        "rejected_by_reason": license_stage["rejected"],
-    }
-
-
-def registry_for(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The policy and the registries it was applied with (paths resolve against the spec file)."""
-    from corpus.filters.license import registry_record
-
-    policy = manifest["pipeline"]["spec"]["license_policy"]
-    base = Path(manifest["pipeline"]["spec_file"]).parent
-    paths = [str(base / p) if p else None for p in (policy.get("licenses_file"), policy.get("sources_file"))]
-    return policy, registry_record(*paths)
-
-
-def finish_run(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Write every provenance file for a finished run and record them in ``manifest`` (mutated)."""
-    from corpus.provenance.attribution import write_attribution
-    from corpus.provenance.croissant import write_croissant
-    from corpus.provenance.datasheet import write_datasheet
-
-    policy, registry = registry_for(manifest)
-    manifest["licenses"] = license_summary(output, manifest, policy, registry)
-    manifest["provenance"] = {
-        "documents": write_records(output, manifest),
-        "attribution": write_attribution(output, manifest),
-        "datasheet": {"path": "datasheet.md"},
-        "croissant": {"path": "croissant.json"},
-    }
-    write_datasheet(output, manifest)
-    write_croissant(output, manifest)
-    return manifest
+def write_bucket(output: str, manifest: dict[str, Any], bucket: int, buckets: int) -> dict[str, Any]:
+    """Write one provenance bucket file; its manifest entry."""
+    table = build_bucket(output, manifest, bucket, buckets)
+    path = bucket_file(bucket)
+    location = storage.join(output, path)
+    storage.write_table(table, location)
+    return {"path": path, "sha256": file_sha256(location), "rows": table.num_rows}

@@ -2,9 +2,9 @@
 
 One static file beside the manifest. Plots are matplotlib figures inlined as SVG (glyphs drawn as
 paths), styles are inline, there is no script: it opens offline in any browser and can be mailed
-or archived with the run. Figures come from the manifest plus the run's own Parquet files (shards
-for lengths, sources and licences; rejected files for duplicate clusters), so the report never
-disagrees with the data. The SVG hash salt and date are fixed, so identical runs give identical
+or archived with the run. Figures come from the manifest plus the run summary, computed by streaming
+the run's own Parquet files (shards for lengths, sources and licences; rejected files for duplicate
+clusters; corpus/provenance/summary.py), so the report never disagrees with the data. The SVG hash salt and date are fixed, so identical runs give identical
 reports.
 """
 
@@ -13,28 +13,14 @@ from __future__ import annotations
 import html
 import io
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from corpus.io import storage
 
 REPORT_NAME = "report.html"
 #: Column a near-duplicate stage may add to kept documents: size of the cluster each one represents.
 NEAR_DUP_COLUMN = "dup_cluster_size"
 _BLUE, _RED, _GREEN = "#1f77b4", "#d62728", "#2ca02c"
-
-
-def _read_dir(directory: Path, columns: list[str]) -> pa.Table | None:
-    """The wanted columns (those present) of every Parquet file in ``directory``, concatenated."""
-    tables = []
-    for f in sorted(directory.glob("*.parquet")):
-        names = pq.read_schema(f).names
-        tables.append(pq.read_table(f, columns=[c for c in columns if c in names]))
-    if not tables:
-        return None
-    return pa.concat_tables(tables, promote_options="default")
 
 
 def _svg(fig) -> str:
@@ -66,14 +52,12 @@ def _barh(labels: list[str], values: list[float], title: str, xlabel: str, color
     return _svg(fig)
 
 
-def _hist(values: list[int], title: str, xlabel: str, color: str = _BLUE) -> str:
-    import numpy as np
-
+def _hist(hist: dict[str, list], title: str, xlabel: str, color: str = _BLUE) -> str:
+    """A histogram precomputed by the run summary (log-spaced ``edges`` and their ``counts``)."""
     fig, ax = _figure()
-    data = np.asarray([v for v in values if v > 0], dtype=float)
-    bins = np.logspace(np.log10(data.min()), np.log10(data.max() + 1), 30) if data.size else 10
-    ax.hist(data, bins=bins, color=color, edgecolor="white")
-    if data.size:
+    if hist["counts"]:
+        edges = hist["edges"]
+        ax.bar(edges[:-1], hist["counts"], width=[b - a for a, b in zip(edges[:-1], edges[1:])], align="edge", color=color, edgecolor="white")
         ax.set_xscale("log")
     ax.set_title(title)
     ax.set_xlabel(xlabel)
@@ -98,15 +82,6 @@ def _note(text: str) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
-def _grouped_tokens(kept: pa.Table, column: str) -> tuple[list[str], list[int]]:
-    if column not in kept.column_names:
-        return [], []
-    # Single-threaded: Acero's thread pool raised "thread index out of range" when the report
-    # was rendered in a process that had grown extra threads (Ray driver); the table is small.
-    grouped = kept.group_by(column, use_threads=False).aggregate([("n_tokens", "sum")]).sort_by([("n_tokens_sum", "descending"), (column, "ascending")])
-    return [str(v) for v in grouped.column(column).to_pylist()], grouped.column("n_tokens_sum").to_pylist()
-
-
 def funnel_sections(manifest: dict) -> list[str]:
     stages = manifest.get("stages", [])
     out = []
@@ -129,35 +104,30 @@ def funnel_sections(manifest: dict) -> list[str]:
     ]
 
 
-def composition_sections(kept: pa.Table | None) -> list[str]:
-    if kept is None or kept.num_rows == 0:
+def composition_sections(fig: dict[str, Any]) -> list[str]:
+    if not fig["tokens_by_source"]:
         return [_section("Composition", _note("No documents were kept."))]
     parts = []
-    for column, title in (("source", "Tokens per source"), ("license", "Tokens per licence")):
-        labels, values = _grouped_tokens(kept, column)
-        if labels:
-            parts.append(_barh(labels, values, title, "tokens"))
-    unique = kept.filter(pc.equal(kept.column("copy"), 0)) if "copy" in kept.column_names else kept
-    lengths = [_hist(unique.column("n_tokens").to_pylist(), "Document length (tokens)", "tokens per document")]
-    if "n_chars" in unique.column_names:
-        lengths.append(_hist(unique.column("n_chars").to_pylist(), "Document length (characters)", "characters per document"))
+    for key, title in (("tokens_by_source", "Tokens per source"), ("tokens_by_license", "Tokens per licence")):
+        if fig[key]:
+            parts.append(_barh(list(fig[key]), list(fig[key].values()), title, "tokens"))
+    lengths = [
+        _hist(fig["n_tokens_histogram"], "Document length (tokens)", "tokens per document"),
+        _hist(fig["n_chars_histogram"], "Document length (characters)", "characters per document"),
+    ]
     return [_section("Composition", *parts), _section("Document lengths", *lengths)]
 
 
-def duplicate_section(kept: pa.Table | None, rejected: pa.Table | None) -> str:
+def duplicate_section(fig: dict[str, Any]) -> str:
     parts = []
-    if rejected is not None and "duplicate_of" in rejected.column_names:
-        exact = rejected.filter(pc.equal(rejected.column("stage"), "dedup_exact"))
-        sizes = Counter(Counter(exact.column("duplicate_of").to_pylist()).values())
-        if sizes:
-            keys = sorted(sizes)
-            parts.append(_barh([f"{k + 1} copies" for k in keys], [sizes[k] for k in keys], "Exact-duplicate clusters by size", "clusters"))
-        else:
-            parts.append(_note("No exact duplicates were found."))
-    if kept is not None and NEAR_DUP_COLUMN in kept.column_names:
-        sizes = Counter(v for v in kept.column(NEAR_DUP_COLUMN).to_pylist() if v)
-        keys = sorted(sizes)
-        parts.append(_barh([f"size {k}" for k in keys], [sizes[k] for k in keys], "Near-duplicate clusters by size (kept member)", "clusters"))
+    exact = fig["exact_cluster_sizes"]
+    if exact:
+        parts.append(_barh([f"{k} copies" for k in exact], list(exact.values()), "Exact-duplicate clusters by size", "clusters"))
+    else:
+        parts.append(_note("No exact duplicates were found."))
+    near = fig["near_cluster_sizes"]
+    if near is not None:
+        parts.append(_barh([f"size {k}" for k in near], list(near.values()), "Near-duplicate clusters by size (kept member)", "clusters"))
     else:
         parts.append(_note(f"Near-duplicate cluster sizes: not available (no {NEAR_DUP_COLUMN} column in the shards)."))
     return _section("Duplicate clusters", *parts)
@@ -198,22 +168,18 @@ td:first-child,th:first-child{text-align:left} .note{color:#555;font-style:itali
 """
 
 
-def render_report(manifest: dict, output: Path) -> str:
-    """The whole page as a string."""
-    kept = _read_dir(output / "shards", ["doc_id", "n_tokens", "n_chars", "source", "license", "copy", NEAR_DUP_COLUMN])
-    rejected = _read_dir(output / "rejected", ["stage", "reason", "duplicate_of"])
+def render_report(manifest: dict, figures: dict[str, Any]) -> str:
+    """The whole page as a string; ``figures``: the run summary's ``report`` block."""
     name = html.escape(str(manifest.get("pipeline", {}).get("name", "")))
-    body = [summary_section(manifest), *funnel_sections(manifest), *composition_sections(kept), duplicate_section(kept, rejected)]
+    body = [summary_section(manifest), *funnel_sections(manifest), *composition_sections(figures), duplicate_section(figures)]
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>corpus report: {name}</title>'
         f"<style>{_STYLE}</style></head><body><h1>Corpus report: {name}</h1>{''.join(body)}</body></html>\n"
     )
 
 
-def write_report(output: Path, manifest: dict) -> Path:
-    """Write ``output/report.html`` (atomically) and return its path."""
-    path = output / REPORT_NAME
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render_report(manifest, output), encoding="utf-8")
-    tmp.replace(path)
-    return path
+def write_report(output: str, manifest: dict, figures: dict[str, Any]) -> str:
+    """Write ``output/report.html`` and return its location."""
+    location = storage.join(output, REPORT_NAME)
+    storage.write_text(location, render_report(manifest, figures))
+    return location

@@ -9,12 +9,11 @@ count. Each split is laid out independently: documents in the seeded hash order 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from corpus.document import SCHEMA_VERSION
+from corpus.io import storage
 from corpus.io.hashing import file_sha256
 from corpus.tokens.split import SPLITS, order_key, split_of
 
@@ -162,26 +161,24 @@ def shard_columns(schema: pa.Schema) -> list[str]:
     return [c for c in SHARD_COLUMNS if c in schema.names] + scores
 
 
-def write_shard(table: pa.Table, path: Path, row_group_size: int = 1024, summary: dict | None = None) -> dict:
-    """Write one shard (zstd, fixed settings) and return its manifest entry.
+def write_shard(table: pa.Table, location: str, row_group_size: int = 1024, summary: dict | None = None) -> dict:
+    """Write one shard (zstd, fixed settings) at ``location`` (``.../shards/<name>``) and return its
+    manifest entry.
 
     ``summary`` (split, tokenizer sha256, seed...) goes into the Parquet key-value metadata as
     ``corpus.<key>`` strings, with the shard's own docs/tokens, so a shard describes itself
     even when copied away from its manifest.
     """
     table = table.select(shard_columns(table.schema))
-    tokens = int(sum(table.column("n_tokens").to_pylist()))
-    docs = len(set(table.column("doc_id").to_pylist()))
+    tokens = int(pc.sum(table.column("n_tokens")).as_py() or 0)
+    docs = pc.count_distinct(table.column("doc_id")).as_py()
     meta = {"schema_version": SCHEMA_VERSION, **(summary or {}), "docs": docs, "rows": table.num_rows, "tokens": tokens}
     table = table.replace_schema_metadata({f"corpus.{k}": str(v) for k, v in sorted(meta.items())})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size, write_statistics=True)
-    tmp.replace(path)
+    storage.write_table(table, location, compression="zstd", row_group_size=row_group_size, write_statistics=True)
     entry = {
-        "path": f"{path.parent.name}/{path.name}",
-        "sha256": file_sha256(path),
-        "bytes": path.stat().st_size,
+        "path": f"{storage.basename(storage.parent(location))}/{storage.basename(location)}",
+        "sha256": file_sha256(location),
+        "bytes": storage.size(location),
         "docs": docs,
         "rows": table.num_rows,
         "tokens": tokens,
