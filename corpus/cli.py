@@ -186,11 +186,12 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from corpus.provenance.audit import audit, format_report
 
-    out = Path(args.dir)
-    if not out.is_dir():
-        _console().print(f"error: not a directory: {out}", highlight=False)
+    from corpus.io import storage
+
+    if not storage.is_dir(args.dir):
+        _console().print(f"error: not a directory: {args.dir}", highlight=False)
         return EXIT_USAGE
-    report = audit(out)
+    report = audit(args.dir)
     print(format_report(report))
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -199,8 +200,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from corpus.provenance.inspect import NotFound, format_lineage, lineage
 
     try:
-        rec = lineage(Path(args.dir), args.doc_id)
-    except (NotFound, FileNotFoundError) as exc:
+        rec = lineage(args.dir, args.doc_id, reopen=args.source)
+    except (NotFound, OSError) as exc:
         _console().print(f"error: {exc}", highlight=False)
         return EXIT_FAILED
     print(json.dumps(rec, ensure_ascii=False, indent=2, default=str) if args.json else format_lineage(rec))
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("dir", help="output directory of `corpus run`")
     ins.add_argument("doc_id", help="document id (a unique prefix is enough)")
     ins.add_argument("--json", action="store_true", help="print the record as JSON")
+    ins.add_argument("--source", action="store_true", help="also reopen the input bytes behind the locator and check their sha256")
     ins.set_defaults(func=cmd_inspect)
 
     tok = sub.add_parser("tokenizer", help="sentencepiece tokenizer tools")

@@ -1,32 +1,42 @@
-"""`corpus inspect DIR DOC_ID`: one document's whole lineage, from provenance/documents.parquet.
+"""`corpus inspect DIR DOC_ID`: one document's whole lineage, from the provenance records.
 
 Source and locator, fetch time and raw sha256, licence with every piece of evidence, each stage's
 decision with its scores, and where it ended: shard and row (read back to confirm), or the stage
-and reason that dropped it.
+and reason that dropped it. With ``--source`` the exact input bytes behind the locator are
+reopened through its reader (corpus.sources.registry) and checked against the recorded raw sha256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from corpus.provenance.records import PROVENANCE_FILE
+from corpus.io import storage
+from corpus.provenance.manifest import read_manifest
+from corpus.provenance.records import bucket_of
 
 
 class NotFound(LookupError):
     """No document with that id (or id prefix) in the output."""
 
 
-def lineage(out: Path, doc_id: str) -> dict[str, Any]:
+def lineage(out: str, doc_id: str, reopen: bool = False) -> dict[str, Any]:
     """The provenance record of ``doc_id`` (a unique prefix is enough), with JSON fields parsed."""
-    table = pq.read_table(out / PROVENANCE_FILE)
+    out = storage.normalize(str(out))
+    m = read_manifest(out)
+    docs = m["provenance"]["documents"]
+    buckets = docs["buckets"]
+    digits = len(format(buckets - 1, "x")) if buckets > 1 else 0
+    if len(doc_id) < digits:
+        raise NotFound(f"give at least {digits} characters of the doc id")
+    entry = docs["files"][bucket_of(doc_id, buckets)]
+    table = storage.read_table(storage.join(out, entry["path"]))
     hits = table.filter(pc.starts_with(table.column("doc_id"), doc_id)).to_pylist()
     if not hits:
-        raise NotFound(f"no document {doc_id!r} in {out / PROVENANCE_FILE}")
+        raise NotFound(f"no document {doc_id!r} in {out}")
     if len(hits) > 1:
         raise NotFound(f"{doc_id!r} matches {len(hits)} documents; give more of the id")
     rec = hits[0]
@@ -37,9 +47,24 @@ def lineage(out: Path, doc_id: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             pass
     if rec["status"] == "kept":
-        row = pq.read_table(out / rec["shard"], columns=["doc_id", "n_tokens"]).slice(rec["row"], 1).to_pylist()
+        row = storage.read_table(storage.join(out, rec["shard"]), columns=["doc_id"]).slice(rec["row"], 1).to_pylist()
         rec["shard_row_verified"] = bool(row) and row[0]["doc_id"] == rec["doc_id"]
+    if reopen:
+        rec["source_bytes"] = reopen_source(m, rec)
     return rec
+
+
+def reopen_source(m: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
+    """Reopen the exact input bytes behind the record's locator and compare their sha256."""
+    from corpus.sources.registry import open_locator
+
+    column = next((i.get("text_column", "text") for i in m["pipeline"]["spec"]["inputs"]), "text")
+    try:
+        located = open_locator(rec["locator"], m["input_roots"], column)
+    except Exception as exc:  # the input moved or is unreadable: say so, do not crash
+        return {"reopened": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    digest = hashlib.sha256(located.payload).hexdigest()
+    return {"reopened": True, "bytes": len(located.payload), "sha256": digest, "matches_raw_sha256": digest == rec.get("raw_sha256")}
 
 
 def format_lineage(rec: dict[str, Any]) -> str:
@@ -71,4 +96,10 @@ def format_lineage(rec: dict[str, Any]) -> str:
     else:
         dup = f", duplicate of {rec['duplicate_of']}" if rec.get("duplicate_of") else ""
         L.append(f"  dropped at  {rec['drop_stage']}: {rec['drop_reason']}{dup} (record in {rec['rejected_file']})")
+    src = rec.get("source_bytes")
+    if src:
+        if src["reopened"]:
+            L.append(f"  source      reopened {src['bytes']} bytes, sha256 {'matches' if src['matches_raw_sha256'] else 'DIFFERS from'} raw_sha256")
+        else:
+            L.append(f"  source      could not be reopened: {src['error']}")
     return "\n".join(L)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pyarrow.parquet as pq
 
 from corpus.resources import resource_dir
 
@@ -55,19 +54,23 @@ def validate_object(kind: str, obj: Any, where: str, limit: int = 5) -> list[str
     return out
 
 
-def validate_parquet(kind: str, path: Path, where: str, columns: list[str] | None = None, limit: int = 5) -> list[str]:
-    """Validate every row of a Parquet file (optionally only ``columns``) against a row schema."""
-    try:
-        table = pq.read_table(path, columns=columns)
-        table.validate(full=True)
-        rows = table.to_pylist()
-    except Exception as exc:  # a corrupt file is a finding, not a crash
-        return [f"{where}: unreadable Parquet ({type(exc).__name__}: {exc})"[:400]]
+def validate_parquet(kind: str, location: str, where: str, columns: list[str] | None = None, limit: int = 5, batch_rows: int = 4096) -> list[str]:
+    """Validate every row of a Parquet file (optionally only ``columns``) against a row schema,
+    streaming in batches (a large shard is never held whole)."""
+    from corpus.io import storage
+
     validator = jsonschema.Draft202012Validator(load_schema(kind))
-    out = []
-    for i, row in enumerate(rows):
-        for err in validator.iter_errors(_jsonable(row)):
-            out.append(f"{where} row {i} ({row.get('doc_id')}): {'/'.join(map(str, err.absolute_path)) or '-'}: {err.message[:200]}")
-            if len(out) >= limit:
-                return out
+    out: list[str] = []
+    index = 0
+    try:
+        for batch in storage.parquet_file(location).iter_batches(batch_size=batch_rows, columns=columns):
+            batch.validate(full=True)  # full: also checks UTF-8 of strings
+            for row in batch.to_pylist():
+                for err in validator.iter_errors(_jsonable(row)):
+                    out.append(f"{where} row {index} ({row.get('doc_id')}): {'/'.join(map(str, err.absolute_path)) or '-'}: {err.message[:200]}")
+                    if len(out) >= limit:
+                        return out
+                index += 1
+    except Exception as exc:  # a corrupt file is a finding, not a crash
+        return out + [f"{where}: unreadable Parquet ({type(exc).__name__}: {exc})"[:400]]
     return out
