@@ -34,7 +34,7 @@ def ray_local():
 
     from corpus.pipeline.runner import init_ray
 
-    init_ray(None, 2, "sort")
+    init_ray(None, 2)
     yield ray
     ray.shutdown()
 

@@ -12,7 +12,7 @@ from datasketch import MinHash, MinHashLSH
 
 from corpus.dedup.lsh import band_keys, collision_probability
 from corpus.dedup.minhash import MinHasher, SIGNATURE_SCHEMA, estimate_jaccard
-from corpus.dedup.near import REASON, band_rows, bucket_edges, resolve_clusters
+from corpus.dedup.near import REASON, bucket_candidates, resolve_clusters, verified_edges
 from corpus.dedup.shingles import MorphemeShingler, char_shingles, shingle_hash
 from corpus.dedup.unionfind import components
 from corpus.pipeline.spec import SpecError, load_spec
@@ -123,15 +123,16 @@ def test_detection_rate_follows_the_s_curve_and_low_pairs_are_never_merged(law_t
         for name, text in ((f"{i:03d}a", base), (f"{i:03d}b", other)):
             rows.append({"doc_id": name, "signature": hasher.signature(text).tobytes()})
     assert max(truth.values()) < 0.5
-    bands = band_rows(pa.Table.from_pylist(rows), B, R)
-    by_key = defaultdict(list)
-    for row in bands.to_pylist():
-        by_key[row["band_key"]].append(row)
-    candidates = [pa.Table.from_pylist(g, schema=bands.schema) for g in by_key.values() if len({r["doc_id"] for r in g}) > 1]
-    edges = [e for t in candidates for e in zip(*(bucket_edges(t, 0.5).column(c).to_pylist() for c in ("doc_a", "doc_b")))]
-    assert edges == []
-    unverified = [e for t in candidates for e in bucket_edges(t, 0.0).column("doc_a").to_pylist()]
-    assert len(unverified) >= len(candidates)  # LSH alone would have merged these
+    keys = band_keys(np.stack([np.frombuffer(r["signature"], dtype=np.uint32) for r in rows]), B, R)
+    ids = np.repeat(np.arange(len(rows)), B)
+    pairs = bucket_candidates(keys.reshape(-1), ids)
+    sigs = {i: r["signature"] for i, r in enumerate(rows)}
+    names = {i: r["doc_id"] for i, r in enumerate(rows)}
+    refs = dict.fromkeys(names, False)
+    brute = {(i, k) for i in range(len(rows)) for k in range(i + 1, len(rows)) if (keys[i] == keys[k]).any()}
+    assert pairs == brute  # exactly the pairs sharing a band key
+    assert verified_edges(pairs, sigs, names, refs, 0.5).num_rows == 0
+    assert verified_edges(pairs, sigs, names, refs, 0.0).num_rows == len(pairs)  # LSH alone would have merged these
 
 
 def _member(doc_id, source, n_chars, sig, fetch_time=None, reference=False):
@@ -163,6 +164,25 @@ def test_representative_rules_and_rejection_records(law_texts):
     ref, sizes, _ = resolve_clusters(edges, members, "source_priority", rank, 0.5)
     assert sorted(ref.column("doc_id").to_pylist()) == ["b", "c"] and set(ref.column("duplicate_of").to_pylist()) == {"a"}
     assert sizes == {}
+
+
+def test_chained_cluster_removes_only_members_close_to_the_kept_one(law_texts):
+    """A~B and B~C chain A and C into one component although A and C are not near duplicates:
+    only B may be removed as A's duplicate; C is kept (it is checked against A, not along the chain)."""
+    hasher = MinHasher(B * R, seed=1)
+    base = law_texts[60][:3000]
+    a, b, c = base, _edit(base, 0.05, random.Random(1)), None
+    c = _edit(b, 0.05, random.Random(2))
+    sig = {k: hasher.signature(t) for k, t in (("a", a), ("b", b), ("c", c))}
+    j = lambda x, y: estimate_jaccard(sig[x], sig[y])  # noqa: E731
+    threshold = (max(j("a", "c"), 0) + min(j("a", "b"), j("b", "c"))) / 2
+    assert j("a", "b") >= threshold and j("b", "c") >= threshold > j("a", "c")
+    members = {k: _member(k, "primary", 4000 - i, sig[k]) for i, k in enumerate("abc")}
+    rejected, sizes, hist = resolve_clusters([("a", "b"), ("b", "c")], members, "source_priority", {"primary": 0}, threshold)
+    rows = rejected.to_pylist()
+    assert [(r["doc_id"], r["duplicate_of"]) for r in rows] == [("b", "a")]
+    assert rows[0]["value"] == j("a", "b") >= threshold
+    assert sizes == {"a": 2} and hist == {"2": 1}
 
 
 def test_union_find_components_do_not_depend_on_edge_order():

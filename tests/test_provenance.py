@@ -74,10 +74,11 @@ def test_every_written_file_matches_its_json_schema(sample_out):
     assert validate_object("manifest", m, "manifest.json") == []
     assert m["shards"] and m["rejected_files"]
     for s in m["shards"]:
-        assert validate_parquet("shard", sample_out / s["path"], s["path"]) == []
+        assert validate_parquet("shard", str(sample_out / s["path"]), s["path"]) == []
     for r in m["rejected_files"]:
-        assert validate_parquet("rejected", sample_out / r["path"], r["path"]) == []
-    assert validate_parquet("provenance", sample_out / m["provenance"]["documents"]["path"], "prov") == []
+        assert validate_parquet("rejected", str(sample_out / r["path"]), r["path"]) == []
+    for f in m["provenance"]["documents"]["files"]:
+        assert validate_parquet("provenance", str(sample_out / f["path"]), f["path"]) == []
     croissant = json.loads((sample_out / "croissant.json").read_text(encoding="utf-8"))
     assert validate_object("croissant", croissant, "croissant.json") == []
     # and the schemas are not vacuous: a shard row without its licence flags fails
@@ -91,7 +92,7 @@ def test_every_written_file_matches_its_json_schema(sample_out):
 def test_sample_manifest_records_licences_policy_and_provenance(sample_out):
     m = _manifest(sample_out)
     lic = m["licenses"]
-    kept = pq.read_table(sample_out / "provenance/documents.parquet").filter(pc.equal(pc.field("status"), "kept"))
+    kept = pq.read_table(sample_out / "provenance/documents-00000.parquet").filter(pc.equal(pc.field("status"), "kept"))
     assert lic["by_license"] == {"LicenseRef-JP-Copyright-Art13": {
         "docs": m["totals"]["kept"], "tokens": m["totals"]["tokens"], "train_ok": m["totals"]["kept"],
         "redistribute_ok": m["totals"]["kept"], "commercial_ok": m["totals"]["kept"]}}
@@ -99,7 +100,7 @@ def test_sample_manifest_records_licences_policy_and_provenance(sample_out):
     assert lic["policy"]["require_redistribution"] is True and lic["redistribute_ok"]["docs"] == kept.num_rows == shard_rows > 0
     assert lic["registry"]["licenses"]["LicenseRef-JP-Copyright-Art13"]["legal_basis"] == "art13_public"
     assert [s["name"] for s in m["stages"]][:3] == ["read", "license", "extract"]
-    prov = pq.read_table(sample_out / "provenance/documents.parquet")
+    prov = pq.read_table(sample_out / "provenance/documents-00000.parquet")
     rejected_rows = sum(pq.read_metadata(sample_out / r["path"]).num_rows for r in m["rejected_files"])
     assert prov.num_rows == m["totals"]["documents_in"] == shard_rows + rejected_rows
     assert set(prov.column("status").to_pylist()) == {"kept", "rejected"}
@@ -107,7 +108,7 @@ def test_sample_manifest_records_licences_policy_and_provenance(sample_out):
 
 def test_attribution_lists_every_kept_source_with_its_licence(sample_out):
     text = (sample_out / "ATTRIBUTION.md").read_text(encoding="utf-8")
-    kept = pq.read_table(sample_out / "provenance/documents.parquet").filter(pc.equal(pc.field("status"), "kept")).to_pylist()
+    kept = pq.read_table(sample_out / "provenance/documents-00000.parquet").filter(pc.equal(pc.field("status"), "kept")).to_pylist()
     for r in kept:
         assert f"## {r['source']} — {r['license']}" in text
         assert r["attribution"] and r["attribution"] in text
@@ -158,7 +159,7 @@ def test_project_checks_croissant_required_properties_that_mlcroissant_does_not(
 
 
 def test_inspect_shows_a_kept_and_a_dropped_documents_lineage(sample_out, capsys):
-    prov = pq.read_table(sample_out / "provenance/documents.parquet").to_pylist()
+    prov = pq.read_table(sample_out / "provenance/documents-00000.parquet").to_pylist()
     dup = next(r for r in prov if r["drop_reason"] == "exact_duplicate")
     kept = next(r for r in prov if r["doc_id"] == dup["duplicate_of"])
     rec = lineage(sample_out, kept["doc_id"][:12])
@@ -178,7 +179,7 @@ def test_inspect_shows_a_kept_and_a_dropped_documents_lineage(sample_out, capsys
 
 def test_dressed_pages_kept_and_rejected_by_licence_through_the_pipeline(dressed_out):
     m = _manifest(dressed_out)
-    prov = {r["url"]: r for r in pq.read_table(dressed_out / "provenance/documents.parquet").to_pylist()}
+    prov = {r["url"]: r for r in pq.read_table(dressed_out / "provenance/documents-00000.parquet").to_pylist()}
     arr = prov[PAGES["fsa_all_rights_reserved"][1]]
     assert (arr["status"], arr["drop_stage"], arr["drop_reason"]) == ("rejected", "license", "license_conflict")
     assert "無断転載を禁じます" in arr["license_evidence"] and "source_registry:fsa" in arr["license_evidence"]
@@ -301,11 +302,16 @@ def test_attribution_sections_listing_only_their_first_lines_audit_exactly(copy_
     """A real corpus has thousands of credit lines per source: ATTRIBUTION.md lists the first ones
     and counts the rest, and the audit rebuilds the file rather than look for every line in it."""
     import corpus.provenance.attribution as attribution
+    import corpus.provenance.summary as summary
+    from corpus.io.hashing import file_sha256
 
     monkeypatch.setattr(attribution, "MAX_LINES_PER_GROUP", 2)
+    monkeypatch.setattr(summary, "MAX_LINES_PER_GROUP", 2)
     out = copy_of()
     m = _manifest(out)
-    m["provenance"]["attribution"] = attribution.write_attribution(out, m)
+    groups = summary.summarize(str(out), m["shards"], m["rejected_files"])["attribution"]
+    (out / "ATTRIBUTION.md").write_text(attribution.render(groups, m["licenses"]["registry"]["licenses"]), encoding="utf-8")
+    m["provenance"]["attribution"]["sha256"] = file_sha256(str(out / "ATTRIBUTION.md"))
     (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     text = (out / "ATTRIBUTION.md").read_text(encoding="utf-8")
     assert "more: every document's own line is its `attribution`" in text

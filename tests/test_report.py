@@ -14,12 +14,19 @@ import pytest
 
 from corpus.document import rejects_from_rows
 from corpus.provenance.report import NEAR_DUP_COLUMN, duplicate_section, render_report
+from corpus.provenance.summary import summarize
 
 import shardrun
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: matplotlib colours the report draws with: bars of counts, rejections, tokens.
 PLOT_COLOURS = {"blue": (31, 119, 180), "red": (214, 39, 40), "green": (44, 160, 44)}
+
+
+def _figures(out: Path) -> dict:
+    """The report figures the run summary computes from the Parquet files in ``out``."""
+    listed = lambda sub: [{"path": f"{sub}/{f.name}"} for f in sorted((out / sub).glob("*.parquet"))]  # noqa: E731
+    return summarize(str(out), listed("shards"), listed("rejected"))["report"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +38,7 @@ def run(ray_local):
 def test_report_is_self_contained_deterministic_and_agrees_with_the_manifest(run):
     out, manifest = run
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert page == render_report(manifest, out)  # same run, same bytes (fixed SVG ids, no dates)
+    assert page == render_report(manifest, _figures(out))  # same run, same bytes (fixed SVG ids, no dates)
     assert "<script" not in page and "<link" not in page and "<img" not in page
     assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', page)  # nothing fetched from anywhere
     assert page.count("<svg") >= 7
@@ -54,20 +61,22 @@ def test_report_shows_near_duplicate_clusters_when_shards_carry_them(run, tmp_pa
         (copy / "shards").mkdir(parents=True, exist_ok=True)
         t = t.set_column(t.schema.get_field_index(NEAR_DUP_COLUMN), NEAR_DUP_COLUMN, pa.array(sizes, pa.int64()))
         pq.write_table(t, copy / "shards" / f.name)
-    page = render_report(manifest, copy)
+    page = render_report(manifest, _figures(copy))
     assert "Near-duplicate clusters by size" in page and f"no {NEAR_DUP_COLUMN} column" not in page
     assert "size 3" in page  # the stand-in sizes, not the run's own (all 1)
     for f in sorted((copy / "shards").glob("*.parquet")):  # without the column, the report says so
         pq.write_table(pq.read_table(f).drop_columns([NEAR_DUP_COLUMN]), f)
-    assert f"no {NEAR_DUP_COLUMN} column" in render_report(manifest, copy)
+    assert f"no {NEAR_DUP_COLUMN} column" in render_report(manifest, _figures(copy))
 
 
-def test_exact_duplicate_clusters_are_sized_from_the_rejections():
+def test_exact_duplicate_clusters_are_sized_from_the_rejections(tmp_path):
     rows = [
         {"doc_id": f"d{i}", "locator": f"file:d{i}", "stage": "dedup_exact", "reason": "exact_duplicate", "duplicate_of": keep}
         for i, keep in enumerate(["a", "a", "b", "c", "c", "c"])
     ]
-    section = duplicate_section(None, rejects_from_rows(rows))
+    (tmp_path / "rejected").mkdir()
+    pq.write_table(rejects_from_rows(rows), tmp_path / "rejected" / "dedup_exact.parquet")
+    section = duplicate_section(summarize(str(tmp_path), [], [{"path": "rejected/dedup_exact.parquet"}])["report"])
     # Clusters: a (3 copies), b (2), c (4): one cluster of each size.
     assert all(label in section for label in ("2 copies", "3 copies", "4 copies")) and "5 copies" not in section
 

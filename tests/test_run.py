@@ -92,12 +92,13 @@ def test_sample_shift_jis_pages_come_out_as_japanese(sample_run):
 
 
 def test_sample_warc_locators_open_the_exact_record(sample_run):
-    out, _ = sample_run
+    out, manifest = sample_run
     warc_docs = [r for r in _read_dir(out / "shards") if r["locator"].startswith("warc:")]
     assert len(warc_docs) == 2  # of 3 records: one 資金決済法 capture is a near-duplicate
     for doc in warc_docs:
         path, offset = doc["locator"][len("warc:"):].rsplit("#", 1)
-        with open(path, "rb") as fh:
+        assert path == "law-egov-2015.warc.gz"  # recorded relative to the input (here the file itself)
+        with open(REPO / manifest["input_roots"][path], "rb") as fh:
             fh.seek(int(offset))
             record = next(iter(ArchiveIterator(fh)))
             assert record.rec_headers.get_header("WARC-Target-URI") == doc["url"]
@@ -128,7 +129,8 @@ def test_same_inputs_give_byte_identical_output(sample_run, tmp_path):
     manifest_a, manifest_b = dict(manifest_a), dict(manifest_b)
     assert manifest_a.pop("volatile") != manifest_b.pop("volatile")
     assert json.dumps(manifest_a, sort_keys=True) == json.dumps(manifest_b, sort_keys=True)
-    assert manifest_a["inputs"][0]["path"].startswith("data/sample/")
+    assert manifest_a["inputs"][0]["path"].startswith("egov_law_html_2025/")
+    assert manifest_a["input_roots"]["egov_law_html_2025"] == "data/sample/egov_law_html_2025"
 
 
 def test_broken_inputs_are_rejected_and_good_documents_are_unaffected(ray_local, shared, tmp_path):

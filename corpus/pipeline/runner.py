@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -32,7 +33,7 @@ from corpus.provenance.summary import cleaning_totals
 
 @dataclass
 class RunResult:
-    output: str
+    output: Path | str  # a Path for a local output, the URI for an object-store one
     manifest: dict[str, Any]
     resumed_partitions: int = 0
     processed_partitions: int = 0
@@ -117,4 +118,5 @@ def run_pipeline(
     if not keep_work:
         storage.delete_dir(work)
     resumed = volatile.get("resumed_partitions", 0)
-    return RunResult(output, manifest, resumed, len(state.partitions) - resumed)
+    where: Path | str = output if storage.is_uri(output) else Path(output)
+    return RunResult(where, manifest, resumed, len(state.partitions) - resumed)
