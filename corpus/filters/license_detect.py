@@ -136,6 +136,12 @@ class TextRule:
     pattern: re.Pattern[str]
     license: str | None = None
     license_of: Callable[[str], str | None] | None = None
+    #: substrings (of the lower-cased text) without which the pattern cannot match: most pages
+    #: have none, and a substring test is far cheaper than the pattern (Dolma prefilters likewise)
+    keywords: tuple[str, ...] = ()
+
+    def may_match(self, lowered: str) -> bool:
+        return not self.keywords or any(k in lowered for k in self.keywords)
 
     def license_for(self, m: re.Match[str]) -> str | None:
         return self.license_of(_named(m)) if self.license_of else self.license
@@ -144,25 +150,28 @@ class TextRule:
 ARR = "LicenseRef-AllRightsReserved"
 _REUSE = r"(?:転載|複製|転用|使用|掲載|コピー|改変|配布|引用)"
 TEXT_RULES: list[TextRule] = [
-    TextRule("gstu_declared", "grant", _declared(GSTU_NAME), license_of=gstu_id),
-    TextRule("pdl_declared", "grant", _declared(PDL_NAME), license_of=pdl_id),
-    TextRule("cc_text", "grant", _declared(CC_NAME), license_of=cc_text_id),
+    TextRule("gstu_declared", "grant", _declared(GSTU_NAME), license_of=gstu_id, keywords=("政府標準利用規約",)),
+    TextRule("pdl_declared", "grant", _declared(PDL_NAME), license_of=pdl_id, keywords=("公共データ利用規約", "pdl")),
+    TextRule("cc_text", "grant", _declared(CC_NAME), license_of=cc_text_id,
+             keywords=("クリエイティブ", "creative", "cc by", "cc-by", "ccby")),
     TextRule("no_reproduction", "restrict", re.compile(
         rf"無断(?:で)?{_REUSE}[^。]{{0,40}}?(?:禁じ|禁止|お断り|できません|でき(?:ない|かねます)|おやめ|侵害)"
         r"|禁無断転載|(?:転載|複製|再配布|転用)(?:[・、](?:転載|複製|転用|再配布))*(?:等)?(?:を|は)?"
-        r"(?:禁止|禁じ|禁ず|お断り|認め(?:ず|ません|られません))"), ARR),
+        r"(?:禁止|禁じ|禁ず|お断り|認め(?:ず|ません|られません))"), ARR, keywords=("無断", "転載", "複製", "再配布", "転用")),
     TextRule("permission_required", "restrict", re.compile(
         r"(?:許諾|承諾|許可)(?:を(?:得ず|受けず)に?|を受けることなく|なく|なしに|なしで|無く)[^。]{0,80}?"
         r"(?:複製|複写|転載|転用|再利用|配布|配付|頒布|掲載|送信|出版|改変|翻案|コピー|利用)[^。]{0,60}?"
         r"(?:できません|できない|禁止|禁じ|侵害|触れる|なりません|違反|違法)"
-        r"|(?:範囲を超え|原則として|著作権者)[^。]{0,80}?(?:許諾|承諾|許可)(?:を得て[^。]{0,10}?)?(?:が|を)?必要"), ARR),
+        r"|(?:範囲を超え|原則として|著作権者)[^。]{0,80}?(?:許諾|承諾|許可)(?:を得て[^。]{0,10}?)?(?:が|を)?必要"), ARR,
+        keywords=("許諾", "承諾", "許可")),
     TextRule("no_redistribution", "restrict", re.compile(
         r"(?:再配布|再発行|再配信|再販売|第三者の利用に供)[^。]{0,30}?(?:しないこと|してはなりません|してはならない|できません|禁止)"
-        r"|第三者に(?:利用させる|提供する|再配布する)こと(?:は)?できません"), ARR),
+        r"|第三者に(?:利用させる|提供する|再配布する)こと(?:は)?できません"), ARR,
+        keywords=("再配布", "再発行", "再配信", "再販売", "第三者")),
     TextRule("reuse_forbidden", "restrict", re.compile(
-        r"(?:複製|転載|改変|再利用)[^。]{0,20}?すること(?:は|が)できません"), ARR),
-    TextRule("all_rights_reserved", "restrict", re.compile(r"all\s+rights\s+reserved", re.I), ARR),
-    TextRule("attribution_required", "attribution", re.compile(r"出典を(?:記載|明記|明示|表示)|出典[:：][^\n]{1,60}")),
+        r"(?:複製|転載|改変|再利用)[^。]{0,20}?すること(?:は|が)できません"), ARR, keywords=("できません",)),
+    TextRule("all_rights_reserved", "restrict", re.compile(r"all\s+rights\s+reserved", re.I), ARR, keywords=("reserved",)),
+    TextRule("attribution_required", "attribution", re.compile(r"出典を(?:記載|明記|明示|表示)|出典[:：][^\n]{1,60}"), keywords=("出典",)),
 ]
 _CREDIT_LINE = re.compile(r"出典")
 
@@ -232,7 +241,10 @@ def text_signals(text: str) -> list[tuple[TextRule, re.Match[str], str | None]]:
     """Every text-rule match on normalised text, with the licence it gives (grants that name no
     registered-looking licence, or that sit on a 出典 line, are dropped)."""
     found = []
+    lowered = text.lower()
     for rule in TEXT_RULES:
+        if not rule.may_match(lowered):
+            continue
         for m in rule.pattern.finditer(text):
             lic = rule.license_for(m)
             if rule.kind == "grant" and (lic is None or _in_credit_line(text, m.start())):
