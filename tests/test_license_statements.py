@@ -4,7 +4,8 @@ tests/data/license_statements.toml holds excerpts (each with its page's URL) lab
 licence they grant and whether they restrict reuse. Each is run through the detector as the
 footer of a page; the grant the licence stage would take from the page (``page_grant``) and the
 restriction signals are compared with the labels. Targets (issue 12): recall of grants >= 95%,
-no false grant, no missed restriction. The figures are in docs/provenance.md.
+no false grant, no missed restriction. Statements marked ``set = "holdout"`` were labelled after
+the rules were written; the figures for both parts are in docs/provenance.md.
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ def test_every_statement_is_cited_and_labelled_with_a_registered_licence():
 def test_recall_precision_and_restrictions_meet_the_targets():
     results = outcomes()
     f = figures(results)
-    print("\nlicence statements:", f)
+    held_out = {s["id"] for s in statements() if s.get("set") == "holdout"}
+    print("\nlicence statements, all:", f)
+    print("development:", figures([r for r in results if r.id not in held_out]))
+    print("held out:", figures([r for r in results if r.id in held_out]))
     misses = [(r.id, r.expected, r.granted) for r in results if r.expected and r.granted != r.expected]
     wrong = [(r.id, r.expected, r.granted) for r in results if r.granted and r.granted != r.expected]
     assert f["recall"] >= 0.95, misses
