@@ -210,3 +210,11 @@ def test_recheck_is_consistent_with_detection_after_normalisation():
     # the raw, unnormalised wording rechecks too (a snippet edited back to full-width still holds)
     assert recheck({**sig.to_dict(), "snippet": "本ウェブサイトのコンテンツは「政府標準利用規約（第2.0版）」に準拠しています。"})
     assert not recheck({**sig.to_dict(), "snippet": "本ウェブサイトのコンテンツは政府標準利用規約（第2.0版）に準拠して利用しています。"})
+
+
+def test_a_credit_line_in_its_own_block_does_not_hide_the_licence_line_after_it():
+    page = ("<html><body><main>本文</main><footer><p>出典：国土地理院ウェブサイト</p>"
+            "<p>当サイトのコンテンツは公共データ利用規約（第1.0版）が適用されています。</p></footer></body></html>")
+    assert [(s.rule, s.license) for s in detect(page) if s.kind == "grant"] == [("pdl_declared", "LicenseRef-JP-PDL-1.0")]
+    same_line = page.replace("</p><p>", "、")
+    assert not [s for s in detect(same_line) if s.kind == "grant"]

@@ -44,6 +44,8 @@ LINK_REL = re.compile(r"<(?:a|link)\b[^>]*\brel\s*=\s*[\"']?[^\"'>]*\blicense\b[
 HREF = re.compile(r"\bhref\s*=\s*[\"']?([^\"'\s>]+)", re.I)
 SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 TAG = re.compile(r"<[^>]+>")
+#: Block-level tags end a line: a 出典 line in its own <p> is not the line of the licence after it.
+BLOCK_TAG = re.compile(r"</?(?:p|div|br|li|dt|dd|tr|td|th|h[1-6]|ul|ol|table|section|article|footer|header|nav|aside|address|blockquote)\b[^>]*>", re.I)
 FOOTER = re.compile(r"<footer\b.*?</footer\s*>", re.I | re.S)
 BODY = re.compile(r"<body\b", re.I)
 JA_SPACE = re.compile(r"(?<=[^\x00-\x7f]) +| +(?=[^\x00-\x7f])")
@@ -219,8 +221,9 @@ def _snippet(text: str, start: int, end: int) -> str:
 
 
 def _visible(html: str) -> str:
-    """Tag-free normalised text (markup splits 規約</a>に準拠; entities are decoded)."""
-    return normalise_text(html_lib.unescape(TAG.sub(" ", html)))
+    """Tag-free normalised text (markup splits 規約</a>に準拠; entities are decoded); block tags
+    become line ends, inline tags spaces."""
+    return normalise_text(html_lib.unescape(TAG.sub(" ", BLOCK_TAG.sub("\n", html))))
 
 
 def _location(html: str, pos: int, footer_spans: list[tuple[int, int]], body_at: int) -> str:
