@@ -160,3 +160,61 @@ def test_stored_evidence_can_be_rechecked_without_the_page(shared, tmp_path):
         forged = {**decisive[0], "license": "CC0-1.0"}
         assert not recheck(forged)
         assert not recheck({**decisive[0], "snippet": "このページについて"})
+
+
+# --- how a declaration is written: the normalisation the rules match on -------------------------
+
+def _granted(text: str) -> list[tuple[str, str | None]]:
+    page = f"<html><body><main>本文</main><footer>{text}</footer></body></html>"
+    return [(s.rule, s.license) for s in detect(page) if s.kind == "grant"]
+
+
+@pytest.mark.parametrize("text", [
+    "本ウェブサイトのコンテンツは「政府標準利用規約（第2.0版）」に準拠しています。",  # the example
+    "本ウェブサイトのコンテンツは『政府標準利用規約(第 2.0 版)』に準拠しています。",
+    "当サイトのコンテンツは政府標準利用規約（2.0版）に準拠しております。",
+    "当サイトのコンテンツは政府標準利用規約（ver.2.0）に準拠しています。",
+    '当サイトのコンテンツは<a href="/terms">政府標準利用規約（第２．０版）</a>に準拠しています。',
+    "本利用ルールは、政府標準利用規約(第2.0版)に準拠し、平成28年4月1日に定めたものです。",
+])
+def test_gstu_declarations_written_in_the_ways_sites_write_them_grant(text):
+    assert ("gstu_declared", "LicenseRef-JP-GSTU-2.0") in _granted(text)
+
+
+@pytest.mark.parametrize("text", [
+    "気象庁ホームページのコンテンツは「政府標準利用規約（第2.0版）」に準拠して利用しています。",  # uses, does not grant
+    "e-Statの利用ルールは政府標準利用規約（第2.0版）に準拠し、CC BY 4.0と互換です。",  # another site's terms
+    "総務省サイトのコンテンツは「政府標準利用規約（第2.0版）」に準拠。",
+    "各府省のウェブサイトでは政府標準利用規約が採用されています。",
+    "出典：内閣官房「オープンデータ基本指針」、クリエイティブ・コモンズ 表示 4.0 国際 ライセンスの下に提供されています",
+    "クリエイティブ・コモンズ 表示 4.1 日本 ライセンスの下に提供されています。",  # no such licence
+])
+def test_mentions_usage_notes_credits_and_impossible_versions_grant_nothing(text):
+    assert _granted(text) == []
+
+
+def test_versions_and_ports_name_the_right_licence():
+    assert ("gstu_declared", "LicenseRef-JP-GSTU-1.0") in _granted("当サイトのコンテンツは政府標準利用規約（第1.0版）に準拠しています。")
+    assert ("cc_text", "CC-BY-2.1-JP") in _granted("データはクリエイティブ・コモンズ 表示 2.1 日本 ライセンスの下に提供されています。")
+    assert ("cc_text", "CC-BY-SA-3.0") in _granted("この作品は クリエイティブ・コモンズ 表示 - 継承 3.0 非移植 ライセンスの下に提供されています。")
+    assert ("cc_text", "CC-BY-NC-ND-4.0") in _granted("本書は CC BY-NC-ND 4.0 で公開しています。")
+    badge = '<a rel="license" href="https://creativecommons.org/licenses/by/2.1/jp/">CC</a>'
+    assert ("link_rel_license", "CC-BY-2.1-JP") in _granted(badge)
+
+
+def test_recheck_is_consistent_with_detection_after_normalisation():
+    page = "<html><body><footer>本ウェブサイトのコンテンツは「政府標準利用規約（第2.0版）」に準拠しています。</footer></body></html>"
+    (sig,) = [s for s in detect(page) if s.rule == "gstu_declared"]
+    assert "「" not in sig.snippet and "政府標準利用規約(第2.0版)に準拠" in sig.snippet
+    assert recheck(sig.to_dict())
+    # the raw, unnormalised wording rechecks too (a snippet edited back to full-width still holds)
+    assert recheck({**sig.to_dict(), "snippet": "本ウェブサイトのコンテンツは「政府標準利用規約（第2.0版）」に準拠しています。"})
+    assert not recheck({**sig.to_dict(), "snippet": "本ウェブサイトのコンテンツは政府標準利用規約（第2.0版）に準拠して利用しています。"})
+
+
+def test_a_credit_line_in_its_own_block_does_not_hide_the_licence_line_after_it():
+    page = ("<html><body><main>本文</main><footer><p>出典：国土地理院ウェブサイト</p>"
+            "<p>当サイトのコンテンツは公共データ利用規約（第1.0版）が適用されています。</p></footer></body></html>")
+    assert [(s.rule, s.license) for s in detect(page) if s.kind == "grant"] == [("pdl_declared", "LicenseRef-JP-PDL-1.0")]
+    same_line = page.replace("</p><p>", "、")
+    assert not [s for s in detect(same_line) if s.kind == "grant"]

@@ -5,7 +5,11 @@ links, footers) are exactly what extraction strips. Precedence, most authoritati
 
 1. the spec input's licence (bulk terms the operator verified, e.g. e-Gov law data, chABSA);
 2. the source registry (filters/sources.toml), by URL prefix, URL host, then dataset name;
-3. licence grants found on the page (rel=license, CC URL, 政府標準利用規約 / PDL1.0 declaration).
+3. licence grants found on the page (rel=license, CC URL, 政府標準利用規約 / PDL1.0 / CC declaration).
+
+A registry entry whose terms could not be verified sets ``page_grants = true``: there a page's own
+grant decides, and the entry's licence (one the default policy rejects) applies only when the page
+grants nothing.
 
 Page *restrictions* (無断転載禁止, All rights reserved, CC NC/ND) always win over a more permissive
 licence from 1-3: that is a conflict, rejected or flagged per ``on_conflict``, never kept silently.
@@ -60,6 +64,8 @@ class Source:
     checked: str
     review: bool = False
     note: str = ""
+    read_from: str = ""
+    page_grants: bool = False
     hosts: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ()
@@ -143,27 +149,33 @@ class Decision:
     source: Source | None = None
 
 
+def page_grant(signals: list[Signal]) -> str:
+    """The licence the page grants itself: rel=license > CC URL > text declaration, footer first."""
+    grants = [s for s in signals if s.kind == "grant" and s.license]
+    rank = {"link_rel": 0, "cc_url": 1, "text": 2}
+    grants.sort(key=lambda s: (rank[s.method], s.location != "footer"))
+    return grants[0].license if grants else UNKNOWN
+
+
 def resolve(row: dict[str, Any], licenses: dict[str, License], sources: list[Source], signals: list[Signal]) -> Decision:
     """Apply the precedence (spec input > source registry > page grant) and page restrictions."""
     declared = row.get("license") or UNKNOWN
     src = match_source(sources, row.get("url"), row.get("source"))
     evidence: list[dict[str, Any]] = []
+    from_page = page_grant(signals)
+    page_decides = declared == UNKNOWN and (src is None or (src.page_grants and from_page != UNKNOWN))
     if declared != UNKNOWN:
         chosen = declared
         evidence.append({"rule": "input_license", "method": "bulk_terms", "license": declared, "decisive": True})
-    elif src is not None:
-        chosen = src.license
-        evidence.append({
-            "rule": f"source_registry:{src.id}", "method": "site_registry", "license": src.license,
-            "terms_url": src.terms_url, "checked": src.checked, "review": src.review, "decisive": True,
-        })
     else:
-        grants = [s for s in signals if s.kind == "grant" and s.license]
-        rank = {"link_rel": 0, "cc_url": 1, "text": 2}
-        grants.sort(key=lambda s: (rank[s.method], s.location != "footer"))
-        chosen = grants[0].license if grants else UNKNOWN
+        chosen = src.license if src is not None and not page_decides else from_page
+        if src is not None:  # recorded even when the page's own grant decided (page_grants = true)
+            evidence.append({
+                "rule": f"source_registry:{src.id}", "method": "site_registry", "license": src.license,
+                "terms_url": src.terms_url, "checked": src.checked, "review": src.review, "decisive": not page_decides,
+            })
     for s in signals:
-        evidence.append({**s.to_dict(), "decisive": declared == UNKNOWN and src is None and s.kind == "grant" and s.license == chosen})
+        evidence.append({**s.to_dict(), "decisive": page_decides and s.kind == "grant" and s.license == chosen})
     # A page's own NC/ND licence restricting itself is not a conflict; anything else restricting is.
     restricts = [s for s in signals if s.kind == "restrict" and s.license != chosen]
     base = licenses.get(chosen)
