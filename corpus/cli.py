@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -75,14 +77,37 @@ Crawl the seeds of a crawl spec (TOML) within its allowlist and write:
   DIR/frontier.sqlite           persisted frontier: re-running the same command continues an
                                 interrupted crawl without refetching stored pages
 
-robots.txt (incl. Crawl-delay) is obeyed; one request per host at a time. Ctrl-C stops cleanly.
+robots.txt (incl. Crawl-delay) is obeyed; one request per host at a time. Every request has a
+total deadline ([limits] request_deadline_seconds: connect + headers + body, however slowly the
+bytes come) and a cap on its size as sent (max_bytes) and decoded (max_decoded_bytes).
+Ctrl-C or SIGTERM stops within about a second: requests in flight are cancelled and stay queued,
+the WARC ends after its last whole record, and re-running the same command resumes.
 Feed the result to the pipeline with:  corpus run SPEC --input DIR/warc --output OUT
 See docs/acquisition.md."""
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
+@contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call ``stop`` (a clean, resumable stop); a second signal interrupts at once."""
     import signal
 
+    received = {"n": 0}
+
+    def handler(signum, frame):  # noqa: ARG001
+        received["n"] += 1
+        if received["n"] > 1:
+            raise KeyboardInterrupt
+        stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
     from corpus.sources.crawl.crawler import Crawler
     from corpus.sources.crawl.spec import CrawlSpecError, load_crawl_spec
 
@@ -103,12 +128,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         console.print(f"  [{counter['n']}/{spec.limits.max_pages}] {event} {status} {url}", highlight=False, markup=False, soft_wrap=True)
 
     crawler = Crawler(spec, Path(args.output), progress)
-    previous = signal.signal(signal.SIGINT, lambda *_: crawler.stop())
     console.print(f"crawling [bold]{spec.crawl.name}[/bold] -> {args.output}")
-    try:
+    with stop_on_signals(crawler.stop):
         summary = crawler.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
     console.print(
         f"{'stopped' if summary.stopped else 'done'}: {summary.pages} page(s) this run, {summary.stored} stored; "
         f"events {dict(sorted(summary.events.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",

@@ -1,9 +1,10 @@
 """The persisted frontier: every URL the crawl has seen, queued or done, in one SQLite file.
 
 The URL is the primary key, which is the fetch-once guarantee: a URL is queued at most once per
-crawl directory, ever. A URL becomes ``done`` only after its WARC records are flushed, so a crawl
-killed at any point restarts with every unfinished URL still queued and every stored page skipped.
-All access happens on the crawler's scheduling thread.
+crawl directory, ever. A URL becomes ``done`` in the same transaction that records the WARC offset
+its records end at (the ``warc_files`` ledger), so a crawl killed at any point restarts with every
+unfinished URL still queued, every stored page skipped, and the WARC cut back to what the frontier
+knows (corpus.sources.crawl.warc_out.repair). All access happens on the crawler's scheduling thread.
 """
 
 from __future__ import annotations
@@ -29,15 +30,33 @@ class Frontier:
             "CREATE TABLE IF NOT EXISTS urls (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT UNIQUE NOT NULL,"
             " depth INTEGER NOT NULL, via TEXT, state TEXT NOT NULL DEFAULT 'queued', outcome TEXT, counted INTEGER DEFAULT 0)"
         )
+        self.db.execute("CREATE TABLE IF NOT EXISTS warc_files (name TEXT PRIMARY KEY, committed INTEGER NOT NULL)")
 
     def add(self, url: str, depth: int, via: str | None) -> bool:
         """Queue ``url``; False when it was seen before (queued or done)."""
         cur = self.db.execute("INSERT OR IGNORE INTO urls (url, depth, via) VALUES (?, ?, ?)", (url, depth, via))
         return cur.rowcount == 1
 
-    def finish(self, url: str, outcome: str, counted: bool) -> None:
-        """Mark ``url`` done; ``counted`` says whether it used up one of max_pages."""
-        self.db.execute("UPDATE urls SET state='done', outcome=?, counted=? WHERE url=?", (outcome, int(counted), url))
+    def finish(self, url: str, outcome: str, counted: bool, warc: tuple[str, int] | None = None) -> None:
+        """Mark ``url`` done; ``counted`` says whether it used up one of max_pages; ``warc`` is the
+        (file, offset) its records end at, committed in the same transaction."""
+        with self.transaction():
+            self.db.execute("UPDATE urls SET state='done', outcome=?, counted=? WHERE url=?", (outcome, int(counted), url))
+            if warc is not None:
+                self.commit_warc(*warc)
+
+    def transaction(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN")
+        return self.db  # the connection's context manager commits, or rolls back on an exception
+
+    def warc_opened(self, name: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO warc_files (name, committed) VALUES (?, 0)", (name,))
+
+    def commit_warc(self, name: str, offset: int) -> None:
+        self.db.execute("UPDATE warc_files SET committed=? WHERE name=?", (offset, name))
+
+    def committed_warcs(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT name, committed FROM warc_files").fetchall())
 
     def queued(self) -> list[QueuedUrl]:
         rows = self.db.execute("SELECT url, depth, via FROM urls WHERE state='queued' ORDER BY seq").fetchall()
