@@ -90,10 +90,9 @@ def test_cancel_all_ends_a_stuck_request_at_once(server):
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
 def test_bounded_decoding_of_a_bomb_keeps_memory_near_the_cap(encoding):
     inflated = 256 * 1024 * 1024
-    payload = b"\x00" * inflated
-    body = {"gzip": lambda: gzip.compress(payload, 9), "deflate": lambda: zlib.compress(payload, 9),
-            "br": lambda: brotli.compress(payload, quality=5)}[encoding]()
-    del payload
+    compress = {"gzip": lambda data: gzip.compress(data, 9), "deflate": lambda data: zlib.compress(data, 9),
+                "br": lambda data: brotli.compress(data, quality=5)}[encoding]
+    body = compress(b"\x00" * inflated)
     assert len(body) < inflated / 500  # a real bomb: tiny on the wire
     cap = 1024 * 1024
     tracemalloc.start()
@@ -106,7 +105,7 @@ def test_bounded_decoding_of_a_bomb_keeps_memory_near_the_cap(encoding):
     assert peak < 8 * cap  # whole inflation would be 256 MiB
     # under the cap the same code gives the bytes back exactly, and a prefix when asked to truncate
     page = "<html><body>金融商品取引法</body></html>".encode() * 100
-    small = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[encoding](page)
+    small = compress(page)
     assert decode_content(small, encoding, cap).data == page
     assert decode_content(body, encoding, cap, truncate=True).data == b"\x00" * cap
 
@@ -230,7 +229,7 @@ def test_a_killed_crawl_leaves_no_partial_record_behind(tmp_path, server):
     fetcher.close()
     for res in (a, b):
         frontier.add(res.url, 0, None)
-    out = WarcOutput(warc_dir, "k", 10**9, True, UA, on_open=frontier.warc_opened)
+    out = WarcOutput(warc_dir, "k", 10**9, True, UA, on_open=frontier.ledger.opened)
     out.write_exchange(a, {"decision": "fetched"})
     frontier.finish(a.url, "fetched", counted=True, warc=out.position())
     out.write_exchange(b, {"decision": "fetched"})  # written, never committed: the process dies here
@@ -238,7 +237,7 @@ def test_a_killed_crawl_leaves_no_partial_record_behind(tmp_path, server):
     out.fh.flush()
     with pytest.raises(Exception):
         read_warc_strictly(out.path)
-    changes = repair(warc_dir, frontier.committed_warcs())
+    changes = repair(warc_dir, frontier.ledger.committed())
     assert len(changes) == 1 and "cut from" in changes[0]
     records = read_warc_strictly(out.path)
     assert [r.uri for r in records if r.type == "response"] == [a.url]

@@ -110,10 +110,10 @@ class Crawler:
         self.frontier = Frontier(self.output / FRONTIER_NAME)
         self.events = EventLog(self.output / LOG_NAME, self.progress)
         (self.output / WARC_DIR).mkdir(exist_ok=True)
-        for change in repair(self.output / WARC_DIR, self.frontier.committed_warcs()):
+        for change in repair(self.output / WARC_DIR, self.frontier.ledger.committed()):
             self.log("warc_repaired", "", detail=change)
         self.warc = WarcOutput(self.output / WARC_DIR, self.spec.crawl.name, self.spec.output.warc_max_bytes,
-                               self.spec.output.gzip, self.ua, on_open=self.frontier.warc_opened)
+                               self.spec.output.gzip, self.ua, on_open=self.frontier.ledger.opened)
         results: Queue = Queue()
         pool = ThreadPoolExecutor(pol.concurrency, thread_name_prefix="crawl")
         try:
@@ -244,7 +244,7 @@ class Crawler:
             else:
                 self.warc.write_decision(task.url, record)
             if verdict.give_up is None:
-                self.frontier.commit_warc(*self.warc.position())
+                self.frontier.ledger.commit(*self.warc.position())
                 h.next_at = time.monotonic() + max(verdict.wait, h.delay)
                 h.queue.appendleft(Task(task.url, task.depth, task.via, task.attempt + 1))
                 self.log("retry", task.url, wait=round(verdict.wait, 3), **decision)

@@ -46,9 +46,10 @@ class FetchResult:
 
     @property
     def request_line(self) -> str:
+        """The request line as sent: h11 always speaks HTTP/1.1 (``http_version`` is the server's answer)."""
         parts = urlsplit(self.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return f"GET {target} {self.http_version}"
+        return f"GET {target} HTTP/1.1"
 
 
 def _text(value: bytes) -> str:

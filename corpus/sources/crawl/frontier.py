@@ -9,9 +9,10 @@ knows (corpus.sources.crawl.warc_out.repair). All access happens on the crawler'
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from corpus.sources.crawl.ledger import WarcLedger, connect, transaction
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,12 @@ class QueuedUrl:
 
 class Frontier:
     def __init__(self, path: Path):
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = connect(path)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS urls (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT UNIQUE NOT NULL,"
             " depth INTEGER NOT NULL, via TEXT, state TEXT NOT NULL DEFAULT 'queued', outcome TEXT, counted INTEGER DEFAULT 0)"
         )
-        self.db.execute("CREATE TABLE IF NOT EXISTS warc_files (name TEXT PRIMARY KEY, committed INTEGER NOT NULL)")
+        self.ledger = WarcLedger(self.db)
 
     def add(self, url: str, depth: int, via: str | None) -> bool:
         """Queue ``url``; False when it was seen before (queued or done)."""
@@ -40,23 +39,10 @@ class Frontier:
     def finish(self, url: str, outcome: str, counted: bool, warc: tuple[str, int] | None = None) -> None:
         """Mark ``url`` done; ``counted`` says whether it used up one of max_pages; ``warc`` is the
         (file, offset) its records end at, committed in the same transaction."""
-        with self.transaction():
+        with transaction(self.db):
             self.db.execute("UPDATE urls SET state='done', outcome=?, counted=? WHERE url=?", (outcome, int(counted), url))
             if warc is not None:
-                self.commit_warc(*warc)
-
-    def transaction(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN")
-        return self.db  # the connection's context manager commits, or rolls back on an exception
-
-    def warc_opened(self, name: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO warc_files (name, committed) VALUES (?, 0)", (name,))
-
-    def commit_warc(self, name: str, offset: int) -> None:
-        self.db.execute("UPDATE warc_files SET committed=? WHERE name=?", (offset, name))
-
-    def committed_warcs(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT name, committed FROM warc_files").fetchall())
+                self.ledger.commit(*warc)
 
     def queued(self) -> list[QueuedUrl]:
         rows = self.db.execute("SELECT url, depth, via FROM urls WHERE state='queued' ORDER BY seq").fetchall()

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import (
-    BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt,
+    AfterValidator, BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt,
     ValidationError, field_validator, model_validator,
 )
 
@@ -28,18 +28,23 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+def _has_contact(v: str) -> str:
+    if not any(mark in v for mark in ("http://", "https://", "mailto:", "@")):
+        raise ValueError("must include a contact (a URL or an e-mail address), e.g. 'jp-corpus/0.1 (+mailto:you@example.org)'")
+    return v
+
+
+#: Sent with every request and matched against robots.txt: a site owner must be able to reach you.
+UserAgent = Annotated[str, AfterValidator(_has_contact)]
+#: Prefix of the WARC file names.
+RunName = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
 class CrawlMeta(StrictModel):
-    name: str = Field(min_length=1, description="Crawl name; prefix of the WARC file names.")
-    user_agent: str = Field(description="User-Agent sent with every request; must include a contact URL or e-mail.")
+    name: RunName = Field(description="Crawl name; prefix of the WARC file names.")
+    user_agent: UserAgent = Field(description="User-Agent sent with every request; must include a contact URL or e-mail.")
     seeds: list[str] = Field(min_length=1, description="Start URLs (depth 0); each must be inside the allowlist.")
     allow: list[str] = Field(min_length=1, description="Hosts (`host` or `host:port`) or URL prefixes (`https://host/path/`) the crawl may fetch.")
-
-    @field_validator("user_agent")
-    @classmethod
-    def _contact(cls, v: str) -> str:
-        if not any(mark in v for mark in ("http://", "https://", "mailto:", "@")):
-            raise ValueError("must include a contact (a URL or an e-mail address), e.g. 'jp-corpus/0.1 (+mailto:you@example.org)'")
-        return v
 
     @field_validator("allow")
     @classmethod
@@ -120,7 +125,7 @@ def load_toml_model(path: str | Path, model: type[M], what: str, error: type[Val
         return model.model_validate(data)
     except ValidationError as exc:
         problems = "\n".join(
-            f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
         )
         raise error(f"{path}: invalid {what}:\n{problems}") from None
 
