@@ -93,6 +93,11 @@ def test_edinet_lists_days_downloads_filings_and_records_no_key(servers, tmp_pat
     busy = json.dumps({"statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds."}).encode()
     srv.script("/api/v2/documents.json", [(429, [("Content-Type", "application/json"), ("Retry-After", "1")], busy)])
     srv.script("/api/v2/documents/S100X991", [(500, [("Content-Type", "text/html")], b"<html><body>Internal Server Error</body></html>")])
+    # an error answer that echoes the key (in a header and in its JSON): it must not reach the records either
+    echo = {"metadata": {"title": "提出された書類を取得するためのAPI", "parameter": {"type": "1", "Subscription-Key": VALID_KEY},
+                         "status": "404", "message": "Not Found"}}
+    srv.script("/api/v2/documents/S100GONE", [(200, [("Content-Type", "application/json; charset=utf-8"), ("X-Echo", VALID_KEY)],
+                                               json.dumps(echo, ensure_ascii=False).encode())])
     out = tmp_path / "out"
     summary, log = run_fetch(servers, out, edinet=[EDINET_JOB])
 
@@ -104,6 +109,7 @@ def test_edinet_lists_days_downloads_filings_and_records_no_key(servers, tmp_pat
     assert events[f"/documents.json?date=2025-06-29&type=2&{key}"]["listed"] == 0
     gone = events[f"/documents/S100GONE?type=1&{key}"]
     assert gone["event"] == "api_error" and gone["detail"] == "metadata.status 404: Not Found"
+    assert [e["url"] for e in log if e["event"] == "secret_in_body"] == [gone["url"]]
     # the server's side: the key was sent (percent-encoded), the 429 waited out, the 500 retried, the skipped never asked for
     sent = srv.paths()
     assert all(f"Subscription-Key={quote(VALID_KEY, safe='')}" in p for p in sent)
@@ -184,14 +190,17 @@ def toml_for(data: dict) -> str:
 
 def test_egov_pages_through_laws_and_stores_each_law_xml_and_the_bulk_archive(servers, tmp_path, shared):
     srv = servers["egov"]
-    srv.script("/api/2/laws", [(500, [("Content-Type", "application/xml")], error_info("500001", "サーバ内処理で異常が発生しました。"))])
+    srv.script("/api/2/laws", [(500, [("Content-Type", "application/xml")], error_info("500001", "サーバ内処理で異常が発生しました。")),
+                               (429, [("Content-Type", "text/plain"), ("Retry-After", "1")], b"Too Many Requests")])
     broken = "/api/2/law_data/417AC0000000086_20170401_428AC0000000062"
     srv.script(broken, [(400, [("Content-Type", "application/xml")], error_info("400004", "日付（asof等）が誤っています。"))])
     out = tmp_path / "out"
     summary, log = run_fetch(servers, out, key=None, egov=[{"law_types": ["Act"], "page_size": 4},
                                                           {"mode": "bulk", "category_cd": ["024"]}])
     lists = [p for p in srv.paths("/api/2/laws")]
-    assert [("offset=0" in p, "offset=4" in p) for p in lists] == [(True, False), (True, False), (False, True)]  # 500, retry, page 2
+    assert [("offset=0" in p, "offset=4" in p) for p in lists] == [(True, False)] * 3 + [(False, True)]  # 500, 429, ok, page 2
+    waits = [e["wait"] for e in log if e["event"] == "retry"]
+    assert waits == [0.05, 1.0]  # back-off after the 500, Retry-After after the 429
     assert all("law_type=Act&limit=4" in p and p.endswith("response_format=xml") for p in lists)
     stored = sorted(e["law_revision_id"] for e in log if e["event"] == "stored" and e["kind"] == "egov_law")
     assert stored == ["327AC0000000231_20240401_505AC0000000063", "330AC1000000186_20250606_505AC0000000044",
@@ -217,7 +226,8 @@ def test_egov_pages_through_laws_and_stores_each_law_xml_and_the_bulk_archive(se
 
 def test_kokkai_pages_by_next_record_position_with_the_services_delay(servers, tmp_path):
     srv = servers["kokkai"]
-    srv.script("/api/meeting", [(503, [("Content-Type", "text/html")], b"<html><body>Service Unavailable</body></html>")])
+    srv.script("/api/meeting", [(503, [("Content-Type", "text/html")], b"<html><body>Service Unavailable</body></html>"),
+                                (429, [("Content-Type", "text/html"), ("Retry-After", "1")], b"<html><body>Too Many Requests</body></html>")])
     bad = ('<?xml version="1.0" encoding="UTF-8"?><data><message>検索条件の入力に誤りがあります。</message>'
            "<details><detail>maximumRecordsの値は1～100の範囲で指定してください。</detail></details></data>").encode()
     srv.script("/api/speech", [(400, [("Content-Type", "application/xml")], bad)])
@@ -234,10 +244,13 @@ def test_kokkai_pages_by_next_record_position_with_the_services_delay(servers, t
     assert [e["event"] for e in log if e.get("job") == "kokkai.2"] == ["no_records"]
     (error,) = [e for e in log if e["event"] == "api_error"]
     assert error["job"] == "kokkai.3" and "maximumRecordsの値は1～100" in error["detail"]
-    assert [e["event"] for e in log if e.get("job") == "kokkai.0"][:2] == ["retry", "stored"]  # the 503, then the page
+    assert [e["event"] for e in log if e.get("job") == "kokkai.0"][:3] == ["retry", "retry", "stored"]  # 503, 429, the page
+    assert [e["wait"] for e in log if e["event"] == "retry"] == [0.05, 1.0]
     assert summary.tasks == {"done": 4, "failed": 1}
     first = [p for p in srv.paths() if "nameOfHouse=%E5%8F%82" in p]  # 参議院, UTF-8 percent-encoded
-    assert len(first) == 3 and "startRecord=3" in first[2]
+    assert len(first) == 4 and "startRecord=3" in first[3]
+    kokkai0 = [t for p, t in srv.requests if "nameOfHouse=%E5%8F%82" in p]
+    assert kokkai0[2] - kokkai0[1] >= 1.0  # Retry-After: 1 honoured (the job's own delay is 0.4)
     times = [t for _, t in srv.requests]
     assert min(b - a for a, b in zip(times, times[1:])) >= 0.4 - 0.01  # one origin: its largest delay between requests
     pages_in_warc = [r for r in read_warc_dir(out / "warc") if r.type == "response" and r.http.get_statuscode() == "200"]

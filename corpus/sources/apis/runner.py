@@ -143,9 +143,13 @@ class ApiFetch:
         self.origins[key].queue.append([task, 0])  # [task, attempt]
 
     def next_origin(self) -> OriginState | None:
-        ready = [o for o in self.origins.values()
-                 if o.queue and o.queue[0][0].service not in self.summary.halted]
-        return min(ready, key=lambda o: o.next_at, default=None)
+        return min((o for o in self.origins.values() if o.queue), key=lambda o: o.next_at, default=None)
+
+    def halt(self, service: str, why: str) -> None:
+        """Ask ``service`` nothing more this run; its tasks stay queued in the state for the next one."""
+        self.summary.halted[service] = why
+        for o in self.origins.values():
+            o.queue = deque(item for item in o.queue if item[0].service != service)
 
     def wait_until(self, when: float) -> None:
         while not self.stop_event.is_set() and (left := when - time.monotonic()) > 0:
@@ -153,9 +157,6 @@ class ApiFetch:
 
     def loop(self) -> None:
         while not self.stop_event.is_set():
-            # tasks of a halted service are set aside (they stay queued in the state)
-            for o in self.origins.values():
-                o.queue = deque(item for item in o.queue if item[0].service not in self.summary.halted)
             o = self.next_origin()
             if o is None:
                 return
@@ -163,8 +164,7 @@ class ApiFetch:
             if self.stop_event.is_set():
                 return
             task, attempt = o.queue[0]
-            service = self.services[task.service]
-            res = self.fetcher.fetch(service.request_url(task), self.spec.limits.max_bytes)
+            res = self.fetcher.fetch(self.services[task.service].request_url(task), self.spec.limits.max_bytes)
             if res.error == "cancelled":
                 self.events.write("interrupted", task.url, job=task.job, kind=task.kind, detail=res.detail)
                 return
@@ -173,7 +173,8 @@ class ApiFetch:
             o.next_at = time.monotonic() + o.delay
             wait = self.handle(task, attempt, res)
             if wait is None:
-                o.queue.popleft()
+                if o.queue and o.queue[0][0] is task:  # (a halt has already emptied it)
+                    o.queue.popleft()
             else:
                 o.queue[0][1] = attempt + 1
                 o.next_at = time.monotonic() + max(wait, o.delay)
@@ -201,7 +202,10 @@ class ApiFetch:
         if decoded.data is None:
             outcome = Outcome(decoded.error or "undecodable", "failed", decoded.detail)
         else:
-            outcome = self.services[task.service].judge(task, res, decoded.data)
+            try:
+                outcome = self.services[task.service].judge(task, res, decoded.data)
+            except Exception as exc:  # noqa: BLE001 - an answer shaped unlike any documented one costs one task, not the run
+                outcome = Outcome("bad_response", "failed", f"{type(exc).__name__}: {exc}"[:500])
         wait = backoff(self.spec.retries, attempt)
         if outcome.state == "retry" and attempt >= self.spec.retries.max_retries:
             outcome = Outcome("retries_exhausted", "failed", outcome.detail, facts=outcome.facts)
@@ -223,7 +227,7 @@ class ApiFetch:
         if outcome.state in ("retry", "halt"):
             self.state.ledger.commit(*position)
             if outcome.state == "halt":
-                self.summary.halted[task.service] = outcome.detail
+                self.halt(task.service, outcome.detail)
             self.events.write(outcome.name, task.url, detail=outcome.detail, **fields, **({"wait": decision["wait"]} if outcome.state == "retry" else {}))
             return wait if outcome.state == "retry" else None
         new = self.state.finish(task.url, outcome.state, outcome.name, outcome.detail, outcome.children, position)

@@ -131,11 +131,7 @@ class Crawler:
             new_inflight = 0
 
             def work(kind: str, task: Task, url: str) -> None:
-                try:
-                    res = self.fetcher.fetch(url, limits.max_bytes)
-                except Exception as exc:  # noqa: BLE001 - a result must always come back
-                    res = FetchResult(url, error="protocol", detail=f"{type(exc).__name__}: {exc}"[:500])
-                results.put((kind, task, res))
+                results.put((kind, task, self.fetcher.fetch(url, limits.max_bytes)))
 
             def submit(kind: str, task: Task, url: str) -> None:
                 pool.submit(work, kind, task, url)

@@ -85,6 +85,7 @@ class Fetcher:
         self.pool.close()
 
     def fetch(self, url: str, max_bytes: int) -> FetchResult:
+        """Never raises: every failure is a result with ``error`` set."""
         result = FetchResult(url)
         scope = RequestScope(self.deadline_seconds)
         with self._lock:
@@ -104,7 +105,7 @@ class Fetcher:
             result.error, result.detail = "timeout", f"{type(exc).__name__}: {exc}"
         except (httpcore.ConnectError, httpcore.ProxyError) as exc:
             result.error, result.detail = "connect", f"{type(exc).__name__}: {exc}"
-        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+        except Exception as exc:  # noqa: BLE001 - network, protocol, unusable URL: a result always comes back
             result.error, result.detail = "protocol", f"{type(exc).__name__}: {exc}"
         finally:
             result.seconds = time.monotonic() - t0
@@ -116,10 +117,7 @@ class Fetcher:
         return result
 
     def _exchange(self, url: str, max_bytes: int, scope: RequestScope, result: FetchResult) -> None:
-        try:
-            request_url = httpcore.URL(url)
-        except Exception as exc:  # noqa: BLE001 - httpcore raises several types for unusable URLs
-            raise httpcore.UnsupportedProtocol(f"unusable URL: {exc}") from exc
+        request_url = httpcore.URL(url)
         host = request_url.host.decode("ascii")
         port = request_url.port
         default = {b"http": 80, b"https": 443}.get(request_url.scheme)
