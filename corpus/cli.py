@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -121,14 +124,44 @@ Crawl the seeds of a crawl spec (TOML) within its allowlist and write:
   DIR/frontier.sqlite           persisted frontier: re-running the same command continues an
                                 interrupted crawl without refetching stored pages
 
-robots.txt (incl. Crawl-delay) is obeyed; one request per host at a time. Ctrl-C stops cleanly.
+robots.txt (incl. Crawl-delay) is obeyed; one request per host at a time. Every request has a
+total deadline ([limits] request_deadline_seconds: connect + headers + body, however slowly the
+bytes come) and a cap on its size as sent (max_bytes) and decoded (max_decoded_bytes).
+Ctrl-C or SIGTERM stops within about a second: requests in flight are cancelled and stay queued,
+the WARC ends after its last whole record, and re-running the same command resumes.
 Feed the result to the pipeline with:  corpus run SPEC --input DIR/warc --output OUT
 See docs/acquisition.md."""
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
+@contextmanager
+def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM call ``stop`` (a clean, resumable stop); a second signal interrupts at once."""
     import signal
 
+    received = {"n": 0}
+
+    def handler(signum, frame):  # noqa: ARG001
+        received["n"] += 1
+        if received["n"] > 1:
+            raise KeyboardInterrupt
+        stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_stoppable(console: Console, banner: str, runner: Any) -> Any:
+    """``runner.run()`` with SIGINT/SIGTERM wired to ``runner.stop()``; returns its summary."""
+    console.print(banner)
+    with stop_on_signals(runner.stop):
+        return runner.run()
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
     from corpus.sources.crawl.crawler import Crawler
     from corpus.sources.crawl.spec import CrawlSpecError, load_crawl_spec
 
@@ -148,19 +181,73 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         status = entry.get("status") or entry.get("error") or ""
         console.print(f"  [{counter['n']}/{spec.limits.max_pages}] {event} {status} {url}", highlight=False, markup=False, soft_wrap=True)
 
-    crawler = Crawler(spec, Path(args.output), progress)
-    previous = signal.signal(signal.SIGINT, lambda *_: crawler.stop())
-    console.print(f"crawling [bold]{spec.crawl.name}[/bold] -> {args.output}")
-    try:
-        summary = crawler.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    console.print(
-        f"{'stopped' if summary.stopped else 'done'}: {summary.pages} page(s) this run, {summary.stored} stored; "
-        f"events {dict(sorted(summary.events.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",
-        highlight=False, markup=False,
-    )
+    summary = run_stoppable(console, f"crawling [bold]{spec.crawl.name}[/bold] -> {args.output}",
+                            Crawler(spec, Path(args.output), progress))
+    console.print(f"{'stopped' if summary.stopped else 'done'}: {summary.pages} page(s) this run, {summary.stored} stored; "
+                  f"events {dict(sorted(summary.events.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",
+                  highlight=False, markup=False)
     return EXIT_OK
+
+
+FETCH_HELP = """\
+Fetch from the official APIs named in a fetch spec (TOML) and write:
+  DIR/warc/<name>-00000.warc.gz  WARC/1.1: request, response and a metadata record (the decision:
+                                service, job, outcome, and e.g. the filing's docID and filer) per
+                                exchange, errors and retries included; `corpus run --input DIR/warc`
+  DIR/fetch-log.jsonl           one JSON line per event (listed, stored, retry, api_error, ...)
+  DIR/fetch-state.sqlite        every request, queued or finished: re-running resumes
+  DIR/fetch-manifest.json       the spec, outcomes per job, failed requests, WARC files with sha256
+
+Services (a spec section each, repeatable; base_url overridable):
+  [[edinet]]     EDINET API v2: the document list of each day from..to, then each filing's ZIP
+                 (type=1) whose docTypeCode is in doc_types. Needs the Subscription-Key in the
+                 environment variable named by key_env (default EDINET_API_KEY); the key is sent as
+                 the API requires (a query parameter) but recorded nowhere: WARC records, the log and
+                 the manifest show Subscription-Key=REDACTED.
+  [[egov_laws]]  e-Gov 法令API v2: /laws (filtered by law_types, category_cd, law_title, asof; paged),
+                 then each law's XML (/law_data); or mode = "bulk": the XML archive.
+  [[kokkai]]     国会会議録検索システム API: /meeting (or /speech) from..until, name_of_house, paged
+                 by startRecord / nextRecordPosition.
+
+Polite by default: one request at a time, delay_seconds between requests to a service (kokkai 3 s),
+retries with exponential back-off on 429/5xx/timeouts (Retry-After honoured), a total deadline per
+request ([limits] request_deadline_seconds). Ctrl-C or SIGTERM stops within about a second; the
+request in flight stays queued. Exit: 0 all done, 1 some requests failed or a key was refused,
+2 bad spec or a missing key (nothing is requested). See docs/acquisition.md."""
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from corpus.sources.apis.runner import ApiFetch
+    from corpus.sources.apis.spec import FetchSpecError, load_fetch_spec
+
+    console = _console()
+    counter = {"n": 0}
+
+    def progress(event: str, url: str, entry: dict) -> None:
+        if event in ("start", "warc_repaired", "requeue_failed"):
+            return
+        counter["n"] += 1
+        status = entry.get("status") or entry.get("error") or ""
+        console.print(f"  [{counter['n']}] {event} {status} {url}", highlight=False, markup=False, soft_wrap=True)
+
+    try:
+        spec = load_fetch_spec(args.spec)
+        fetch = ApiFetch(spec, Path(args.output), progress=progress, retry_failed=args.retry_failed)
+    except FetchSpecError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return EXIT_USAGE
+    summary = run_stoppable(console, f"fetching [bold]{spec.fetch.name}[/bold] -> {args.output}", fetch)
+    console.print(f"{'stopped' if summary.stopped else 'done'}: {summary.requests} request(s) this run, {summary.stored} stored; "
+                  f"tasks {dict(sorted(summary.tasks.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",
+                  highlight=False, markup=False)
+    for service, why in summary.halted.items():
+        console.print(f"[red]error:[/red] {service} refused us ({why}); its requests stay queued: fix the key and re-run",
+                      highlight=False)
+    failed = summary.tasks.get("failed", 0)
+    if failed:
+        console.print(f"{failed} request(s) failed (fetch-manifest.json 'failed'); --retry-failed tries them again",
+                      highlight=False)
+    return EXIT_FAILED if summary.halted or failed else EXIT_OK
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
@@ -244,6 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("spec", help="crawl spec (TOML), e.g. pipelines/crawl-sample.toml")
     crawl.add_argument("--output", "-o", required=True, help="crawl directory (created if missing; reused to resume)")
     crawl.set_defaults(func=cmd_crawl)
+
+    fetch = sub.add_parser("fetch", help="fetch from the official APIs (EDINET, e-Gov 法令, 国会会議録) into WARC/1.1",
+                           description=FETCH_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fetch.add_argument("spec", help="fetch spec (TOML), e.g. pipelines/fetch-sample.toml")
+    fetch.add_argument("--output", "-o", required=True, help="fetch directory (created if missing; reused to resume)")
+    fetch.add_argument("--retry-failed", action="store_true", help="queue the requests an earlier run gave up on again")
+    fetch.set_defaults(func=cmd_fetch)
 
     aud = sub.add_parser("audit", help="re-verify an output directory (hashes, counts, licences, schemas, Croissant)",
                          description=AUDIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -2,10 +2,19 @@
 
 Used by the crawler tests. It records every request (path, arrival time) so tests can assert what
 the crawler did from the server's side as well as from the crawl log.
+
+Hostile routes (the crawler must not be held open by any of them): ``/trickle-headers.html`` sends
+its header block one byte at a time, ``/trickle-body.html`` sends headers then one body byte at a
+time, ``/endless.html`` streams a body that never ends (fast enough that no read timeout fires),
+``/bomb.html`` is a small gzip body that inflates to 64 MiB, and ``/hang/*.html`` trickle until
+``release_hangs`` is set (then they serve a real page). ``robots_bomb`` makes robots.txt a gzip
+bomb whose first lines are real rules. When a hostile route's client goes away, the time is kept
+in ``disconnects``.
 """
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +30,10 @@ BIG = f"{SJIS}/c1c28960cc47f085.html"  # 金融商品取引法, 2.4 MB
 NOTE = "gov_html/digital_agency_note_2021/n_n3690482b9676.html"
 ROBOTS = "User-agent: *\nDisallow: /private/\nDisallow: /cgi-bin/\nCrawl-delay: 0.1\n"
 STALL_SECONDS = 2.0
+TRICKLE_GAP = 0.1  # seconds between trickled bytes: well inside any read timeout the tests use
+TRICKLE_MAX_SECONDS = 120.0  # a handler thread ends by itself even if nobody hangs up
+BOMB_INFLATED = 64 * 1024 * 1024
+HANG_LINKS = ["/law/a.html", "/hang/1.html", "/law/b.html", "/hang/2.html", "/gov/note.html"]
 
 
 def index_html() -> bytes:
@@ -59,10 +72,13 @@ class Tracker:
 class Server:
     """Start with ``Server(shared).start()``; ``base`` is http://127.0.0.1:PORT."""
 
-    def __init__(self, shared: Path, slow: float = 0.0, tracker: "Tracker | None" = None):
+    def __init__(self, shared: Path, slow: float = 0.0, tracker: "Tracker | None" = None, robots_bomb: bool = False):
         self.shared = shared
         self.slow = slow  # extra seconds before every response, to make overlap observable
         self.tracker = tracker or Tracker()
+        self.robots_bomb = robots_bomb
+        self.release_hangs = threading.Event()
+        self.disconnects: dict[str, float] = {}
         self.requests: list[tuple[str, float]] = []
         self.lock = threading.Lock()
         self.active = 0
@@ -88,6 +104,7 @@ class Server:
                     with server.lock:
                         server.active -= 1
 
+        self.bomb = gzip.compress(b"<html><body><p>" + b"\x20" * BOMB_INFLATED + b"</p></body></html>", 9)
         self.report_pdf = text_pdf(law_sentences(shared, n=40))
         self.scan_pdf = image_pdf(shared)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -124,11 +141,54 @@ class Server:
         except (BrokenPipeError, ConnectionResetError):  # the crawler aborted a too-large download
             pass
 
+    def in_flight(self, path: str) -> bool:
+        """A request for ``path`` arrived and its client has not gone away yet."""
+        with self.lock:
+            return any(p == path for p, _ in self.requests) and path not in self.disconnects
+
+    def trickle(self, h, path: str, head: bytes, body: bytes, chunk: int = 1, stop: threading.Event | None = None) -> None:
+        """Send ``head`` at once, then ``body`` ``chunk`` bytes every TRICKLE_GAP s (cycling), until
+        the client hangs up, ``stop`` is set, or TRICKLE_MAX_SECONDS pass."""
+        end = time.monotonic() + TRICKLE_MAX_SECONDS
+        i = 0
+        try:
+            h.wfile.write(head)
+            while time.monotonic() < end and not (stop is not None and stop.is_set()):
+                h.wfile.write(body[i % len(body): i % len(body) + chunk] or body[:chunk])
+                i += chunk
+                time.sleep(TRICKLE_GAP)
+        except (BrokenPipeError, ConnectionResetError):
+            with self.lock:
+                self.disconnects[path] = time.monotonic()
+            return
+        h.close_connection = True
+
     def route(self, h, path: str, n: int) -> None:
         data = lambda rel: (self.shared / rel).read_bytes()  # noqa: E731
         sjis = "text/html; charset=Shift_JIS"
+        if path == "/robots.txt" and self.robots_bomb:
+            # the real rules first, then ~40 MB of comment: only the first 500 KiB need be read
+            bomb = gzip.compress(ROBOTS.encode() + b"#" * (40 * 1024 * 1024), 9)
+            return self.send(h, 200, bomb, "text/plain", headers=[("Content-Encoding", "gzip")])
         if path == "/robots.txt":
             return self.send(h, 200, ROBOTS.encode(), "text/plain")
+        if path == "/trickle-headers.html":
+            return self.trickle(h, path, b"", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Slow: " + b"a" * 10_000)
+        if path == "/trickle-body.html":
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n"
+            return self.trickle(h, path, head, b"<p>slow</p>")
+        if path == "/endless.html":  # no Content-Length, never finishes; 10 KB/s stays under max_bytes for a while
+            return self.trickle(h, path, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n", b"<p>more</p>" * 100, chunk=1000)
+        if path == "/bomb.html":
+            return self.send(h, 200, self.bomb, headers=[("Content-Encoding", "gzip")])
+        if path == "/hang-index.html":
+            body = "".join(f'<a href="{u}">{u}</a>' for u in HANG_LINKS)
+            return self.send(h, 200, f"<html><body>{body}</body></html>".encode())
+        if path.startswith("/hang/"):
+            if not self.release_hangs.is_set():
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n"
+                return self.trickle(h, path, head, b"<p>hang</p>", stop=self.release_hangs)
+            return self.send(h, 200, data(LAW_C), sjis)
         if path in ("/", "/index.html"):
             return self.send(h, 200, index_html())
         if path == "/law/a.html":

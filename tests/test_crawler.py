@@ -188,13 +188,16 @@ def test_crawl_spec_is_validated_before_any_request(tmp_path, capsys):
     bad = tmp_path / "crawl.toml"
     bad.write_text(
         '[crawl]\nname = "x"\nuser_agent = "nobody"\nseeds = ["http://evil.example/"]\nallow = ["www.fsa.go.jp"]\n'
-        "[limits]\nmax_pages = 0\n",
+        "[limits]\nmax_pages = 0\nrequest_deadline_seconds = inf\nmax_decoded_bytes = \"50MB\"\n[output]\ngzip = \"yes\"\n",
         encoding="utf-8",
     )
     with pytest.raises(CrawlSpecError) as err:
         load_crawl_spec(bad)
     msg = str(err.value)
     assert "crawl.user_agent" in msg and "contact" in msg and "limits.max_pages" in msg
+    # no coercion, no infinities: each of these is named
+    assert "limits.request_deadline_seconds: Input should be a finite number" in msg
+    assert "limits.max_decoded_bytes: Input should be a valid integer" in msg and "output.gzip: Input should be a valid boolean" in msg
     assert main(["crawl", str(bad), "--output", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
     sample = load_crawl_spec(Path(__file__).resolve().parents[1] / "pipelines" / "crawl-sample.toml")

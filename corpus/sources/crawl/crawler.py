@@ -8,30 +8,34 @@ its next request waits ``max(min_delay, Crawl-delay)`` after the previous one en
 it; a 4xx robots.txt allows everything, a 5xx or unreachable one forbids everything (RFC 9309).
 
 Every decision is one JSON line in ``crawl-log.jsonl`` and, for exchanges, a WARC metadata record.
+
+Stopping (Ctrl-C, SIGTERM: :meth:`Crawler.stop`) cancels the requests in flight (each ends within
+a fraction of a second, corpus.sources.crawl.transport), puts their URLs back in the queue (they
+stay ``queued`` in the frontier; nothing about them is written) and closes the WARC after its last
+whole record, so the next `corpus crawl` of the same directory continues where this one stopped.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from queue import Empty, Queue
 
 from protego import Protego
 
-from corpus.sources.crawl.fetch import FetchResult, fetch, make_client
+from corpus.sources.crawl.decode import decode_content
+from corpus.sources.crawl.eventlog import EventLog, ProgressFn
+from corpus.sources.crawl.fetch import Fetcher, FetchResult
 from corpus.sources.crawl.frontier import Frontier
-from corpus.sources.crawl.links import decoded_body, extract_links
+from corpus.sources.crawl.links import extract_links
+from corpus.sources.crawl.retry import decide, retryable_status
 from corpus.sources.crawl.spec import CrawlSpec
 from corpus.sources.crawl.urls import Allowlist, canonicalize, origin
-from corpus.sources.crawl.warc_out import WarcOutput
+from corpus.sources.crawl.warc_out import WarcOutput, repair
 from corpus.sources.warc import charset_param
 
 LOG_NAME = "crawl-log.jsonl"
@@ -39,9 +43,7 @@ FRONTIER_NAME = "frontier.sqlite"
 WARC_DIR = "warc"  # only WARC files here, so `corpus run --input DIR/warc` reads nothing else
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
-
-#: (event, url, log entry) -> None; the CLI prints progress from it.
-ProgressFn = Callable[[str, str, dict], None]
+ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: parse at least the first 500 KiB
 
 
 @dataclass
@@ -71,22 +73,6 @@ class CrawlSummary:
     stopped: bool = False
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or unparsable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
 class Crawler:
     def __init__(self, spec: CrawlSpec, output: Path, progress: ProgressFn | None = None):
         self.spec = spec
@@ -97,16 +83,13 @@ class Crawler:
         self.stop_event = threading.Event()
         self.hosts: dict[str, HostState] = {}
         self.summary = CrawlSummary()
+        limits = spec.limits
+        self.fetcher = Fetcher(self.ua, limits.connect_timeout, limits.read_timeout, limits.request_deadline_seconds,
+                               max_connections=spec.politeness.concurrency)
 
     # -- bookkeeping ----------------------------------------------------------------------
     def log(self, event: str, url: str, **fields) -> dict:
-        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "event": event, "url": url, **fields}
-        self.log_fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-        self.log_fh.flush()
-        self.summary.events[event] = self.summary.events.get(event, 0) + 1
-        if self.progress:
-            self.progress(event, url, entry)
-        return entry
+        return self.events.write(event, url, **fields)
 
     def host(self, url: str) -> HostState:
         key = origin(url)
@@ -120,19 +103,17 @@ class Crawler:
         self.host(url).queue.append(Task(url, depth, via))
         return True
 
-    def backoff(self, attempt: int) -> float:
-        p = self.spec.politeness
-        return min(p.max_backoff_seconds, p.backoff_seconds * 2**attempt)
-
     # -- main loop --------------------------------------------------------------------------
     def run(self) -> CrawlSummary:
         self.output.mkdir(parents=True, exist_ok=True)
         limits, pol = self.spec.limits, self.spec.politeness
         self.frontier = Frontier(self.output / FRONTIER_NAME)
-        self.log_fh = (self.output / LOG_NAME).open("a", encoding="utf-8")
+        self.events = EventLog(self.output / LOG_NAME, self.progress)
         (self.output / WARC_DIR).mkdir(exist_ok=True)
-        self.warc = WarcOutput(self.output / WARC_DIR, self.spec.crawl.name, self.spec.output.warc_max_bytes, self.spec.output.gzip, self.ua)
-        client = make_client(self.ua, limits.connect_timeout, limits.read_timeout, pol.concurrency)
+        for change in repair(self.output / WARC_DIR, self.frontier.ledger.committed()):
+            self.log("warc_repaired", "", detail=change)
+        self.warc = WarcOutput(self.output / WARC_DIR, self.spec.crawl.name, self.spec.output.warc_max_bytes,
+                               self.spec.output.gzip, self.ua, on_open=self.frontier.ledger.opened)
         results: Queue = Queue()
         pool = ThreadPoolExecutor(pol.concurrency, thread_name_prefix="crawl")
         try:
@@ -150,11 +131,7 @@ class Crawler:
             new_inflight = 0
 
             def work(kind: str, task: Task, url: str) -> None:
-                try:
-                    res = fetch(client, url, limits.max_bytes)
-                except Exception as exc:  # e.g. httpx.InvalidURL: a result must always come back
-                    res = FetchResult(url, error="protocol", detail=f"{type(exc).__name__}: {exc}"[:500])
-                results.put((kind, task, res))
+                results.put((kind, task, self.fetcher.fetch(url, limits.max_bytes)))
 
             def submit(kind: str, task: Task, url: str) -> None:
                 pool.submit(work, kind, task, url)
@@ -202,12 +179,15 @@ class Crawler:
                 inflight -= 1
                 h = self.host(task.url)
                 h.busy = False
+                if task.attempt == 0 and kind == "page":
+                    new_inflight -= 1
+                if res.error == "cancelled":  # stopping: the URL stays queued in the frontier
+                    self.log("interrupted", task.url, kind=kind, attempt=task.attempt, detail=res.detail)
+                    continue
                 if kind == "robots":
                     self.handle_robots(h, task.url, res)
                     h.next_at = time.monotonic() + h.delay
                     continue
-                if task.attempt == 0:
-                    new_inflight -= 1
                 counted = self.handle_page(h, task, res)
                 if counted:
                     pages += 1
@@ -215,23 +195,29 @@ class Crawler:
                 h.next_at = max(h.next_at, time.monotonic() + h.delay)
             self.summary.stopped = self.stop_event.is_set()
         finally:
+            self.fetcher.cancel_all()
             pool.shutdown(wait=True, cancel_futures=True)
-            client.close()
+            self.fetcher.close()
             self.warc.close()
             self.summary.warc_files = [p.name for p in self.warc.files]
-            self.log_fh.close()
+            self.summary.events = dict(self.events.counts)
+            self.events.close()
             self.frontier.close()
         return self.summary
 
     def stop(self) -> None:
-        """Finish the requests in flight, persist, and return (Ctrl-C does this)."""
+        """Cancel the requests in flight (their URLs stay queued), persist, and return (Ctrl-C, SIGTERM).
+
+        Safe to call from a signal handler: it only sets flags.
+        """
         self.stop_event.set()
+        self.fetcher.cancel_all()
 
     # -- outcomes ---------------------------------------------------------------------------
     def handle_robots(self, h: HostState, url: str, res: FetchResult) -> None:
         if res.error is None and res.status is not None and 200 <= res.status < 300:
-            text = decoded_body(res.body, res.header("content-encoding")).decode("utf-8", "replace")
-            h.robots, verdict = Protego.parse(text), "parsed"
+            text = decode_content(res.body, res.header("content-encoding"), ROBOTS_MAX_BYTES, truncate=True).data or b""
+            h.robots, verdict = Protego.parse(text.decode("utf-8", "replace")), "parsed"
         elif res.error is None and res.status is not None and 300 <= res.status < 500:
             h.robots, verdict = Protego.parse(""), "missing: allow all"
         else:
@@ -243,57 +229,58 @@ class Crawler:
 
     def handle_page(self, h: HostState, task: Task, res: FetchResult) -> bool:
         """Record the outcome; True when the URL is finished (it then counts against max_pages)."""
-        pol = self.spec.politeness
         base = {"depth": task.depth, "via": task.via, "attempt": task.attempt}
-        retryable_status = res.error is None and res.status is not None and (res.status == 429 or res.status >= 500)
-        if res.error is not None or retryable_status:
-            wait = self.backoff(task.attempt)
-            if retryable_status:
-                ra = retry_after_seconds(res.header("retry-after"))
-                if ra is not None:
-                    wait = ra
-            give_up = None
-            if res.error == "too_large":
-                give_up = "too_large"
-            elif task.attempt >= pol.max_retries:
-                give_up = "retries_exhausted"
-            elif retryable_status and wait > pol.max_retry_after_seconds:
-                give_up = "retry_after_too_long"
+        if res.error is not None or retryable_status(res):
+            verdict = decide(res, task.attempt, self.spec.politeness)
             decision = {**base, "status": res.status, "error": res.error, "detail": res.detail}
-            verdict = {**decision, "decision": give_up or "retry", "wait": round(wait, 3)}
+            record = {**decision, "decision": verdict.give_up or "retry", "wait": round(verdict.wait, 3)}
             if res.error is None:  # a complete exchange (the 500 or 429 itself) is kept in the WARC
-                warc, offset, _ = self.warc.write_exchange(res, verdict)
+                warc, offset, _ = self.warc.write_exchange(res, record)
                 decision.update(warc=warc, offset=offset)
             else:
-                self.warc.write_decision(task.url, verdict)
-            if give_up is None:
-                h.next_at = time.monotonic() + max(wait, h.delay)
+                self.warc.write_decision(task.url, record)
+            if verdict.give_up is None:
+                self.frontier.ledger.commit(*self.warc.position())
+                h.next_at = time.monotonic() + max(verdict.wait, h.delay)
                 h.queue.appendleft(Task(task.url, task.depth, task.via, task.attempt + 1))
-                self.log("retry", task.url, wait=round(wait, 3), **decision)
+                self.log("retry", task.url, wait=round(verdict.wait, 3), **decision)
                 return False
-            self.log(give_up, task.url, **decision)
-            self.frontier.finish(task.url, give_up, counted=True)
+            self.frontier.finish(task.url, verdict.give_up, counted=True, warc=self.warc.position())
+            self.log(verdict.give_up, task.url, **decision)
             return True
-        location = res.header("location") if 300 <= res.status < 400 else None
-        outcome, extra = "fetched", {}
-        if location:
-            target = canonicalize(location, task.url)
-            if target is None or not self.allow.allows(target):
-                outcome, extra = "redirect_outside_allowlist", {"location": location}
-            else:
-                new = self.enqueue(target, task.depth, task.url)
-                outcome, extra = "redirect", {"location": target, "new": new}
-        elif 400 <= res.status:
-            outcome = "http_error"
-        elif task.depth < self.spec.limits.max_depth and (res.header("content-type") or "text/html").split(";")[0].strip().lower() in HTML_TYPES:
-            links = extract_links(decoded_body(res.body, res.header("content-encoding")), charset_param(res.header("content-type")), task.url)
-            allowed = [u for u in links if self.allow.allows(u)]
-            added = sum(self.enqueue(u, task.depth + 1, task.url) for u in allowed)
-            extra = {"links": len(links), "links_allowed": len(allowed), "links_new": added}
+        outcome, extra = self.judge_page(task, res)
         decision = {**base, "status": res.status, "decision": outcome, "bytes": len(res.body), **extra}
         warc, offset, record_id = self.warc.write_exchange(res, decision)
+        self.frontier.finish(task.url, outcome, counted=True, warc=self.warc.position())
         self.log(outcome, task.url, warc=warc, offset=offset, record_id=record_id, **{k: v for k, v in decision.items() if k != "decision"})
-        self.frontier.finish(task.url, outcome, counted=True)
         if outcome == "fetched":
             self.summary.stored += 1
         return True
+
+    def judge_page(self, task: Task, res: FetchResult) -> tuple[str, dict]:
+        """The outcome of a complete exchange (redirect, http_error, too_large_decoded, fetched) and
+        what the log says about it; queues the redirect target or the page's allowed links."""
+        assert res.status is not None
+        location = res.header("location") if 300 <= res.status < 400 else None
+        if location:
+            target = canonicalize(location, task.url)
+            if target is None or not self.allow.allows(target):
+                return "redirect_outside_allowlist", {"location": location}
+            return "redirect", {"location": target, "new": self.enqueue(target, task.depth, task.url)}
+        if res.status >= 400:
+            return "http_error", {}
+        body = res.body
+        if res.header("content-encoding"):
+            decoded = decode_content(res.body, res.header("content-encoding"), self.spec.limits.max_decoded_bytes)
+            if decoded.error == "too_large_decoded":  # stored as sent; the WARC reader applies its own limit
+                return "too_large_decoded", {"detail": decoded.detail}
+            if decoded.data is None:
+                return "fetched", {"decode_error": decoded.detail}
+            body = decoded.data
+        ctype = (res.header("content-type") or "text/html").split(";")[0].strip().lower()
+        if task.depth >= self.spec.limits.max_depth or ctype not in HTML_TYPES:
+            return "fetched", {}
+        links = extract_links(body, charset_param(res.header("content-type")), task.url)
+        allowed = [u for u in links if self.allow.allows(u)]
+        added = sum(self.enqueue(u, task.depth + 1, task.url) for u in allowed)
+        return "fetched", {"links": len(links), "links_allowed": len(allowed), "links_new": added}

@@ -1,16 +1,18 @@
 """The persisted frontier: every URL the crawl has seen, queued or done, in one SQLite file.
 
 The URL is the primary key, which is the fetch-once guarantee: a URL is queued at most once per
-crawl directory, ever. A URL becomes ``done`` only after its WARC records are flushed, so a crawl
-killed at any point restarts with every unfinished URL still queued and every stored page skipped.
-All access happens on the crawler's scheduling thread.
+crawl directory, ever. A URL becomes ``done`` in the same transaction that records the WARC offset
+its records end at (the ``warc_files`` ledger), so a crawl killed at any point restarts with every
+unfinished URL still queued, every stored page skipped, and the WARC cut back to what the frontier
+knows (corpus.sources.crawl.warc_out.repair). All access happens on the crawler's scheduling thread.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from corpus.sources.crawl.ledger import WarcLedger, connect, transaction
 
 
 @dataclass(frozen=True)
@@ -22,22 +24,25 @@ class QueuedUrl:
 
 class Frontier:
     def __init__(self, path: Path):
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = connect(path)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS urls (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT UNIQUE NOT NULL,"
             " depth INTEGER NOT NULL, via TEXT, state TEXT NOT NULL DEFAULT 'queued', outcome TEXT, counted INTEGER DEFAULT 0)"
         )
+        self.ledger = WarcLedger(self.db)
 
     def add(self, url: str, depth: int, via: str | None) -> bool:
         """Queue ``url``; False when it was seen before (queued or done)."""
         cur = self.db.execute("INSERT OR IGNORE INTO urls (url, depth, via) VALUES (?, ?, ?)", (url, depth, via))
         return cur.rowcount == 1
 
-    def finish(self, url: str, outcome: str, counted: bool) -> None:
-        """Mark ``url`` done; ``counted`` says whether it used up one of max_pages."""
-        self.db.execute("UPDATE urls SET state='done', outcome=?, counted=? WHERE url=?", (outcome, int(counted), url))
+    def finish(self, url: str, outcome: str, counted: bool, warc: tuple[str, int] | None = None) -> None:
+        """Mark ``url`` done; ``counted`` says whether it used up one of max_pages; ``warc`` is the
+        (file, offset) its records end at, committed in the same transaction."""
+        with transaction(self.db):
+            self.db.execute("UPDATE urls SET state='done', outcome=?, counted=? WHERE url=?", (outcome, int(counted), url))
+            if warc is not None:
+                self.ledger.commit(*warc)
 
     def queued(self) -> list[QueuedUrl]:
         rows = self.db.execute("SELECT url, depth, via FROM urls WHERE state='queued' ORDER BY seq").fetchall()

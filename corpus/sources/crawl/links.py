@@ -2,12 +2,10 @@
 
 Shift_JIS and EUC-JP pages are common on older government sites; link text does not matter here
 but URLs with %-encoded Japanese do, so the page is decoded the same way extraction decodes it.
+The body given here has its Content-Encoding already undone, boundedly (corpus.sources.crawl.decode).
 """
 
 from __future__ import annotations
-
-import gzip
-import zlib
 
 import lxml.html
 
@@ -15,19 +13,6 @@ from corpus.extract.charset import DecodeError, decode_bytes
 from corpus.sources.crawl.urls import canonicalize
 
 LINK_ATTRS = (("a", "href"), ("area", "href"), ("frame", "src"), ("iframe", "src"))
-
-
-def decoded_body(body: bytes, content_encoding: str | None) -> bytes:
-    """The entity body with Content-Encoding (gzip/deflate) undone; the body as-is if that fails."""
-    enc = (content_encoding or "").strip().lower()
-    try:
-        if enc in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
-        if enc == "deflate":
-            return zlib.decompress(body)
-    except (OSError, zlib.error, EOFError):
-        return body
-    return body
 
 
 def extract_links(body: bytes, http_charset: str | None, page_url: str) -> list[str]:

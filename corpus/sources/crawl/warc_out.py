@@ -5,13 +5,21 @@ retry, redirect followed or refused, ...) and refers to the response by WARC-Rec
 WARC alone explains why each page is or is not there. A new file is started when the current one
 passes ``max_bytes`` and on every restart (an interrupted file is never appended to), numbered
 ``<name>-00000.warc.gz``, ``-00001``, ...
+
+Kill-safety: records are written whole between two points the caller commits to its state
+database (the crawl frontier, the fetch state) together with the outcome they record: the file
+name and offset from :meth:`WarcOutput.position`. A process killed mid-record leaves bytes past the
+last committed offset; :func:`repair` cuts them off on the next start, and the requests they
+belonged to, still queued in the state, are made again. Only files the ledger knows are touched.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
@@ -31,13 +39,38 @@ def _record_id() -> str:
     return f"<urn:uuid:{uuid.uuid4()}>"
 
 
+def repair(directory: Path, committed: dict[str, int]) -> list[str]:
+    """Cut every ledger file back to its committed offset (remove it when nothing was committed).
+
+    Returns one line per file changed, for the log.
+    """
+    changes = []
+    for name, offset in sorted(committed.items()):
+        path = directory / name
+        if not path.exists():
+            continue
+        size = path.stat().st_size
+        if offset == 0:
+            path.unlink()
+            changes.append(f"{name}: removed ({size} uncommitted bytes)")
+        elif size > offset:
+            with path.open("r+b") as fh:
+                fh.truncate(offset)
+            changes.append(f"{name}: cut from {size} to {offset} bytes (records of an interrupted run)")
+    return changes
+
+
 class WarcOutput:
-    def __init__(self, directory: Path, name: str, max_bytes: int, gzip: bool, operator: str):
+    def __init__(self, directory: Path, name: str, max_bytes: int, gzip: bool, operator: str,
+                 software: str = "corpus crawl", on_open: Callable[[str], None] | None = None):
+        """``on_open(file name)`` is called before anything is written to a new file (the ledger entry)."""
         self.directory = directory
         self.name = name
         self.max_bytes = max_bytes
         self.gzip = gzip
         self.operator = operator
+        self.software = software
+        self.on_open = on_open
         self.suffix = ".warc.gz" if gzip else ".warc"
         pattern = re.compile(rf"^{re.escape(name)}-(\d{{5}}){re.escape(self.suffix)}$")
         taken = [int(m.group(1)) for p in directory.glob(f"{name}-*") if (m := pattern.match(p.name))]
@@ -50,12 +83,14 @@ class WarcOutput:
     def _open(self) -> None:
         self.path = self.directory / f"{self.name}-{self.next_index:05d}{self.suffix}"
         self.next_index += 1
+        if self.on_open is not None:
+            self.on_open(self.path.name)
         self.fh = self.path.open("xb")
         self.writer = WARCWriter(self.fh, gzip=self.gzip, warc_version="1.1")
         self.files.append(self.path)
         info = self.writer.create_warcinfo_record(
             self.path.name,
-            {"software": f"jp-corpus/{__version__} (corpus crawl)", "http-header-user-agent": self.operator,
+            {"software": f"jp-corpus/{__version__} ({self.software})", "http-header-user-agent": self.operator,
              "robots": "obey", "format": "WARC File Format 1.1"},
         )
         self.writer.write_record(info)
@@ -110,8 +145,16 @@ class WarcOutput:
                                            warc_content_type="application/json")
         )
 
+    def position(self) -> tuple[str, int]:
+        """(file name, offset after the last record written): what the caller commits."""
+        assert self.path is not None and self.fh is not None
+        self.fh.flush()
+        return self.path.name, self.fh.tell()
+
     def close(self) -> None:
         if self.fh is not None:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
             self.fh.close()
             self.fh = None
             self.writer = None
