@@ -63,15 +63,15 @@ class S3Server:
         files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
         for f in files:
             rel = "" if local.is_file() else "/" + f.relative_to(local).as_posix()
-            with fs.open_output_stream(bucket_path + rel) as out:
+            with fs.open_output_stream(bucket_path + rel, compression=None) as out:
                 out.write(f.read_bytes())
 
     def read(self, bucket_path: str) -> bytes:
-        with self.filesystem().open_input_stream(bucket_path) as fh:
+        with self.filesystem().open_input_stream(bucket_path, compression=None) as fh:
             return fh.read()
 
     def write(self, bucket_path: str, data: bytes) -> None:
-        with self.filesystem().open_output_stream(bucket_path) as out:
+        with self.filesystem().open_output_stream(bucket_path, compression=None) as out:
             out.write(data)
 
     def listing(self, bucket_path: str) -> list[str]:

@@ -252,7 +252,7 @@ def open_write(location: str) -> BinaryIO:
     try:
         if fs is _LOCAL:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        return fs.open_output_stream(path)
+        return fs.open_output_stream(path, compression=None)
     except (OSError, pa.ArrowException) as exc:
         raise _fail("cannot write", location, exc) from exc
 
