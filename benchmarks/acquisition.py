@@ -26,25 +26,26 @@ from lxml import etree
 
 from corpus.sources.crawl.crawler import Crawler
 from corpus.sources.crawl.spec import CrawlSpec
-from corpus.sources.inputs import expand_input
-from corpus.sources.law_xml import read_law_xml_file
+from corpus.sources.read import expand_input, read_range
+from corpus.io.bounded import ReadLimits
 
 SHARED = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def bench_law_xml() -> None:
-    files, _ = expand_input(SHARED / "law_xml", "bench", "x")
-    data = [Path(f.path).read_bytes() for f in files]
+    exp = expand_input(str(SHARED / "law_xml"), "bench", "x")
+    files = exp.files
+    data = [Path(f.location).read_bytes() for f in files]
     mb = sum(map(len, data)) / 1e6
     t0 = time.perf_counter()
     base_chars = sum(len("".join(etree.fromstring(d, etree.XMLParser(huge_tree=True)).itertext())) for d in data)
     base = time.perf_counter() - t0
     t0 = time.perf_counter()
-    chars = sum(len(r["text"]) for f in files for r in read_law_xml_file(f) if isinstance(r, dict))
+    chars = sum(len(r["text"]) for rng in exp.ranges for r in read_range(rng, ReadLimits()) if isinstance(r, dict))
     ours = time.perf_counter() - t0
     print(f"law XML: {len(files)} files, {mb:.1f} MB")
     print(f"  baseline lxml itertext : {base:6.3f} s  {mb / base:6.1f} MB/s  ({base_chars:,} chars incl. TOC/ruby/indent)")
-    print(f"  read_law_xml_file      : {ours:6.3f} s  {mb / ours:6.1f} MB/s  ({chars:,} chars)")
+    print(f"  law_xml reader         : {ours:6.3f} s  {mb / ours:6.1f} MB/s  ({chars:,} chars)")
     print(f"  ratio (ours / baseline): {ours / base:.2f}x the time")
 
 

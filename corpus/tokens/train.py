@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import sentencepiece as spm
 
 from corpus.extract.stage import ExtractStage
-from corpus.sources.inputs import expand_input, kind_of
-from corpus.sources.read import read_inputs
+from corpus.sources.read import expand_input, read_inputs
+from corpus.sources.registry import kind_of
 from corpus.text.normalize import normalize_text
 from corpus.text.normalize_stage import NormalizeStage
 
@@ -38,11 +38,10 @@ def iter_texts(paths: list[Path]) -> Iterator[str]:
                     yield from (t for t in batch.column(0).to_pylist() if t)
             elif name.endswith(".txt"):
                 yield normalize_text(f.read_text(encoding="utf-8"))
-            elif kind_of(f) is not None:
+            elif kind_of(f.name, f.read_bytes()[:4096]) is not None:
                 raw.append(f)
         for f in raw:
-            found, _ = expand_input(f, "train", "NOASSERTION")
-            table, _, _ = read_inputs(found)
+            table, _, _ = read_inputs(expand_input(str(f), "train", "NOASSERTION").ranges)
             for stage in (ExtractStage(), NormalizeStage()):
                 table = stage.process(table).kept
             yield from table.column("text").to_pylist()
