@@ -51,6 +51,9 @@ class Buffered:
                 return
             self._buf += chunk
 
+    def tell(self) -> int:
+        return self.pos
+
     def peek(self, n: int) -> bytes:
         self._fill(n)
         return bytes(self._buf[:n])

@@ -45,7 +45,9 @@ GZIP_MAGIC = b"\x1f\x8b\x08"
 _CHUNK = 1 << 16
 _SCAN = 1 << 20
 _BLANK = b"\r\n"
-_NEXT_WARC = b"\r\n\r\nWARC/1."
+_NEXT_WARC = b"\nWARC/1."
+#: Rejections after which the next record is searched for instead of read where this one ended.
+_FRAMING = ("warc_bad_length", "warc_truncated_record", "warc_corrupt_record")
 #: Blank bytes tolerated between records beyond the ``\\r\\n\\r\\n`` the standard asks for.
 _SLACK = 64
 
@@ -223,12 +225,19 @@ _LOADER = ArcWarcRecordLoader(verify_http=False, arc2warc=True)
 _HEADER_ERRORS = (ArchiveLoadFailed, StatusAndHeadersParserException, _HeaderBudget, EOFError, ValueError, UnicodeError)
 
 
+class _NoRecordType(ValueError):
+    """Headers that parsed but name no WARC-Type: a header block cut short, or not a record."""
+
+
 def _parse(src: _Buffered, fmt: str) -> Any:
     src.budget = HEADER_LIMIT
     try:
-        return _LOADER.parse_record_stream(src, known_format=fmt, check_digests=True)
+        rec = _LOADER.parse_record_stream(src, known_format=fmt, check_digests=True)
     finally:
         src.budget = None
+    if fmt == "warc" and not rec.rec_headers.get_header("WARC-Type"):
+        raise _NoRecordType("record headers without WARC-Type (cut short, or not a WARC record)")
+    return rec
 
 
 def _content_length_problem(rec: Any, fmt: str) -> str | None:
@@ -265,16 +274,18 @@ def _read_block(rec: Any, keep: bool, limit: int) -> _Block:
     return _Block(bytes(held) if held is not None else None, seen, short, over, error)
 
 
-def _boundary_ok(src: _Buffered, fmt: str) -> bool:
-    """Whether the block is followed by a record boundary; consumes the separator."""
+def _boundary(src: _Buffered, fmt: str) -> str:
+    """What follows the block: "ok" (the separator, then a record or the end), "bad" (no
+    separator: the length is wrong), or "unsure" (a separator, then bytes that are no record:
+    either junk after a good record or the rest of a payload whose length is too small)."""
     try:
         if fmt == "warc" and src.read(4) != b"\r\n\r\n":
-            return False
+            return "bad"
         src.skip_blank(_SLACK)
         head = src.peek(5)
     except GzipError:
-        return True  # the stream breaks after this record: the next read reports it
-    return fmt != "warc" or head == b"" or head.startswith(b"WARC/")
+        return "ok"  # the stream breaks after this record: the next read reports it
+    return "ok" if fmt != "warc" or head == b"" or head.startswith(b"WARC/") else "unsure"
 
 
 def _digest_problem(rec: Any) -> str | None:
@@ -284,7 +295,7 @@ def _digest_problem(rec: Any) -> str | None:
     return None
 
 
-def _verdict(rec: Any, block: _Block, boundary: bool, next_at: int | None, limit: int) -> Rejection | None:
+def _verdict(rec: Any, block: _Block, boundary: str, next_at: int | None, limit: int) -> Rejection | None:
     if block.error is not None:
         reason = "warc_truncated_record" if block.error.truncated else "warc_corrupt_record"
         return Rejection(reason, detail=str(block.error))
@@ -292,13 +303,16 @@ def _verdict(rec: Any, block: _Block, boundary: bool, next_at: int | None, limit
         if next_at is not None:
             return Rejection("warc_bad_length", detail=f"Content-Length runs past the next record (found at offset {next_at}); {block.short} bytes short of it before the file ends")
         return Rejection("warc_truncated_record", detail=f"payload ends {block.short} bytes before its Content-Length")
-    if not boundary:
+    digest = _digest_problem(rec)
+    verified = getattr(getattr(rec, "digest_checker", None), "passed", None) is True
+    if boundary == "bad" or (boundary == "unsure" and not verified):
+        what = "does not end at a record boundary" if boundary == "bad" else "is followed by bytes that are not a record"
         where = f"; the next record starts at offset {next_at}" if next_at is not None else "; no record follows"
-        return Rejection("warc_bad_length", detail=f"Content-Length {rec.rec_headers.get_header('Content-Length')} does not end at a record boundary{where}")
+        return Rejection("warc_bad_length", detail=f"Content-Length {rec.rec_headers.get_header('Content-Length')} {what}{where}")
     if block.over:
         return Rejection("too_large", rule="max_document_bytes", value=float(block.seen), threshold=float(limit),
                          detail=f"payload larger than [limits] max_document_bytes = {limit} bytes ({block.seen} bytes, counted without holding them)")
-    if (digest := _digest_problem(rec)) is not None:
+    if digest is not None:
         return Rejection("warc_digest_mismatch", detail=digest)
     return None
 
@@ -355,8 +369,8 @@ def _next_member(fh: BinaryIO, start: int, fmt: str) -> int | None:
 def _next_plain(fh: BinaryIO, start: int, fmt: str) -> int | None:
     if fmt != "warc":
         return None
-    at = _scan(fh, start, _NEXT_WARC, lambda _: True)
-    return at + 4 if at is not None else None
+    at = _scan(fh, start - 1, _NEXT_WARC, lambda _: True)
+    return at + 1 if at is not None else None
 
 
 # -- iteration ------------------------------------------------------------------------------
@@ -385,12 +399,13 @@ def _plain_records(fh: BinaryIO, start: int, fmt: str, keep: Callable[[str], boo
                 yield _record(rec, at, _Block(None, 0, 0, False, None), Rejection("warc_bad_length", detail=bad_length))
                 break
             block = _read_block(rec, keep(rec.rec_type), limit)
-            boundary = not block.short and _boundary_ok(src, fmt)
-            if boundary:
-                yield _record(rec, at, block, _verdict(rec, block, True, None, limit))
+            boundary = "bad" if block.short else _boundary(src, fmt)
+            problem = _verdict(rec, block, boundary, None, limit)
+            if problem is None or problem.reason not in _FRAMING:
+                yield _record(rec, at, block, problem)
                 continue
             nxt = _next_plain(fh, at + 1, fmt)
-            yield _record(rec, at, block, _verdict(rec, block, False, nxt, limit))
+            yield _record(rec, at, block, _verdict(rec, block, boundary, nxt, limit))
             break
         if nxt is None:
             return
@@ -431,12 +446,13 @@ def _gzip_records(fh: BinaryIO, start: int, end: int | None, fmt: str, keep: Cal
                 break
             block = _read_block(rec, keep(rec.rec_type), limit)
             block_end = src.pos
-            boundary = not block.short and block.error is None and _boundary_ok(src, fmt)
-            if boundary:
-                yield _record(rec, member, block, _verdict(rec, block, True, None, limit), addressable)
+            boundary = "bad" if block.short or block.error is not None else _boundary(src, fmt)
+            problem = _verdict(rec, block, boundary, None, limit)
+            if problem is None or problem.reason not in _FRAMING:
+                yield _record(rec, member, block, problem, addressable)
                 continue
             nxt = _next_member(fh, member + 1, fmt)
-            yield _record(rec, member, block, _verdict(rec, block, False, nxt, limit), addressable)
+            yield _record(rec, member, block, _verdict(rec, block, boundary, nxt, limit), addressable)
             break
         if nxt is None:
             return
