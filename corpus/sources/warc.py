@@ -120,8 +120,8 @@ class _GzipStream:
                     if not self._tail:
                         raise GzipError(self.members[-1][0], f"gzip member at offset {self.members[-1][0]} is truncated", truncated=True)
                 out = self._d.decompress(self._tail, n)
-                if self._d.eof:
-                    self._tail, self._d = self._d.unused_data + self._d.unconsumed_tail, None
+                if self._d.eof:  # what follows the member (zlib may also repeat it in unconsumed_tail)
+                    self._tail, self._d = self._d.unused_data, None
                 else:
                     self._tail = self._d.unconsumed_tail
                 if out:

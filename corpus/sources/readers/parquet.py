@@ -107,7 +107,9 @@ class ParquetReader(Reader):
         row = first
         try:
             if readable:
-                for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[rg], columns=[col, *extra]):
+                # Batches never reach past the readable rows: pyarrow decodes whole batches.
+                size = min(_BATCH_ROWS, readable) if blocked else _BATCH_ROWS
+                for batch in pf.iter_batches(batch_size=size, row_groups=[rg], columns=[col, *extra]):
                     batch = batch.slice(0, min(batch.num_rows, first + readable - row))
                     yield from self._batch(batch, row, col, extra, origin, limits)
                     row += batch.num_rows
