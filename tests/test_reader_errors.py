@@ -90,3 +90,33 @@ def test_binary_named_html_and_bad_parquet(shared, tmp_path):
     rows, rejected, _, _ = read(tmp_path)
     assert [r["locator"] for r in rows] == [f"parquet:{tmp_path.name}/good.parquet#0", f"file:{tmp_path.name}/image.html"]
     assert [(r["locator"], r["reason"]) for r in rejected] == [(f"parquet:{tmp_path.name}/bad.parquet", "unreadable_file")]
+
+
+def test_encrypted_and_corrupt_pdfs_are_named_rejections(shared, tmp_path):
+    from io import BytesIO
+
+    from pypdf import PdfReader, PdfWriter
+
+    from pdf_fixtures import law_sentences, text_pdf
+
+    good = text_pdf(law_sentences(shared))
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(good)))
+    writer.encrypt("secret", algorithm="AES-128")
+    locked = BytesIO()
+    writer.write(locked)
+    (tmp_path / "a_locked.pdf").write_bytes(locked.getvalue())
+    (tmp_path / "b_cut.pdf").write_bytes(good[: len(good) // 2])
+    (tmp_path / "c_good.pdf").write_bytes(good)
+    rows, rejected, _, _ = read(tmp_path)
+    assert [r["locator"] for r in rows] == [f"pdf:{tmp_path.name}/c_good.pdf"]
+    assert [(r["input_path"].rsplit("/", 1)[1], r["reason"]) for r in rejected] == [("a_locked.pdf", "pdf_encrypted"), ("b_cut.pdf", "pdf_unreadable")]
+
+
+def test_a_30_mb_page_is_read_under_the_default_limit_and_refused_under_a_smaller_one(shared, tmp_path):
+    page = (shared / "law_html/lawegov_2013_sjis/html/bf2a36e69d30a929.html").read_bytes()
+    big = page.replace(b"</BODY>", page * (30_000_000 // len(page)) + b"</BODY>")
+    (tmp_path / "big.html").write_bytes(big)
+    rows, rejected, _, _ = read(tmp_path / "big.html")
+    assert not rejected and rows[0]["raw"] == big
+    rows, rejected, _, _ = read(tmp_path / "big.html", limits=ReadLimits(16 << 20, 16 << 20))
+    assert not rows and [(r["reason"], r["value"]) for r in rejected] == [("too_large", float((16 << 20) + 1))]
