@@ -84,3 +84,22 @@ def test_parquet_splits_at_row_groups_and_keeps_row_numbers(shared, tmp_path, gr
     rows = _same_whole_and_split(path, 1, 17 // group_rows)
     assert [int(r["locator"].rsplit("#", 1)[1]) for r in rows] == [i for i in range(17) if i != 5]
     assert [r["url"] for r in rows] == [f"u{i}" for i in range(17) if i != 5]
+
+
+def test_hostile_warc_gz_gives_the_same_rows_and_rejections_split_or_whole(shared, tmp_path):
+    """Lying lengths, bad digests, junk between members and a corrupt member, read in small ranges."""
+    import gzip
+
+    from test_warc_integrity import _hostile
+
+    members = [gzip.compress(r.bytes(), mtime=0) for r in _hostile(shared)]
+    corrupt = bytearray(members[6])
+    corrupt[len(corrupt) // 2:len(corrupt) // 2 + 40] = b"\0" * 40  # deflate data destroyed mid-member
+    members[6] = bytes(corrupt)
+    path = tmp_path / "hostile.warc.gz"
+    path.write_bytes(b"".join(members[:3]) + b"junk between members\r\n" * 20 + b"".join(members[3:]))
+    _, rows, rejected, counts = _read(path, 1 << 30)
+    assert counts.docs_in == len(members) + 1  # every record, and one rejection for the junk
+    assert sorted(r["reason"] for r in rejected) == sorted(
+        ["warc_bad_length", "warc_bad_length", "warc_digest_mismatch", "warc_digest_mismatch", "warc_unreadable", "warc_corrupt_record"])
+    _same_whole_and_split(path, 3000, 5)

@@ -42,11 +42,22 @@ class Buffered:
 
     def __init__(self, raw: Callable[[int], bytes], position: int = 0):
         self._raw, self._buf = raw, bytearray()
+        self._error: Exception | None = None
         self.pos = position
 
     def _fill(self, n: int) -> None:
+        """Buffer up to ``n`` bytes. A failure of the underlying read is raised only once the bytes
+        read before it are consumed, so a reader still gets everything that preceded a bad spot."""
         while len(self._buf) < n:
-            chunk = self._raw(max(n - len(self._buf), _CHUNK))
+            if self._error is not None:
+                if self._buf:
+                    return
+                raise self._error
+            try:
+                chunk = self._raw(max(n - len(self._buf), _CHUNK))
+            except Exception as exc:  # re-raised when the caller needs bytes past the failure
+                self._error = exc
+                continue
             if not chunk:
                 return
             self._buf += chunk

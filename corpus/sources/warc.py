@@ -43,6 +43,8 @@ DOCUMENT_RECORD_TYPES = ("response", "resource")
 HEADER_LIMIT = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b\x08"
 _CHUNK = 1 << 16
+#: At most this much of a corrupt gzip member is recovered (enough for the record's headers).
+_SALVAGE = 1 << 20
 _SCAN = 1 << 20
 _BLANK = b"\r\n"
 _NEXT_WARC = b"\nWARC/1."
@@ -128,10 +130,36 @@ class _GzipStream:
                     self.produced += len(out)
                     return out
         except zlib.error as exc:
-            self._failed = GzipError(self.members[-1][0], f"gzip member at offset {self.members[-1][0]} is corrupt: {exc}")
+            start, inflated = self.members[-1]
+            self._failed = GzipError(start, f"gzip member at offset {start} is corrupt: {exc}")
+            delivered = self.produced - inflated
+            salvaged = self._salvage(start, delivered, min(n, _SALVAGE)) if delivered < _SALVAGE else b""
+            if salvaged:  # what inflated before the corrupt spot (a record's headers): delivered first
+                self.produced += len(salvaged)
+                return salvaged
         except GzipError as exc:
             self._failed = exc
         raise self._failed
+
+    def _salvage(self, start: int, delivered: int, most: int) -> bytes:
+        """Inflate the member at ``start`` again in small steps, up to its corrupt spot, and return
+        at most ``most`` of the bytes after the ``delivered`` ones (zlib drops a failing call's output)."""
+        self._fh.seek(start)
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = bytearray()
+        seen = 0
+        while len(out) < most and (data := self._fh.read(_CHUNK)):
+            for i in range(0, len(data), 64):
+                try:
+                    piece = d.decompress(data[i:i + 64])
+                except zlib.error:
+                    return bytes(out)
+                keep = piece[max(delivered - seen, 0):]
+                seen += len(piece)
+                out += keep[: most - len(out)]
+                if len(out) >= most or d.eof:
+                    return bytes(out)
+        return bytes(out)
 
     def member_at(self, position: int) -> tuple[int, int]:
         """(compressed offset, inflated start) of the member holding inflated byte ``position``."""
@@ -424,6 +452,8 @@ def _gzip_records(fh: BinaryIO, start: int, end: int | None, fmt: str, keep: Cal
                 src.skip_blank(_SLACK)
                 has_more = bool(src.peek(1))
             except GzipError as exc:
+                if end is not None and exc.offset >= end:
+                    return  # a member of the next range: that range reports it
                 nxt = _next_member(fh, exc.offset + 1, fmt)
                 yield Lost(exc.offset, nxt, str(exc))
                 break
