@@ -11,7 +11,7 @@ from corpus.document import DOC_SCHEMA, docs_from_rows, rejects_from_rows
 from corpus.io import storage
 from corpus.io.bounded import ReadLimits
 from corpus.sources.inputs import InputError, InputFile, InputRange, input_name, recorded_path
-from corpus.sources.registry import HEAD_BYTES, all_suffixes, kind_of, reader
+from corpus.sources.registry import HEAD_BYTES, Plan, Reader, all_suffixes, kind_of, reader
 from corpus.sources.rows import Item, Origin, failure
 from corpus.stage import StageCounts, reject_row
 
@@ -70,7 +70,7 @@ def expand_input(
                     raise InputError(f"input {path}: unsupported file type (expected {', '.join(all_suffixes())})")
                 out.skipped.append({"path": recorded, "reason": "no reader for this file type"})
                 continue
-            plan = reader(kind).plan(location, size, split_bytes)
+            plan = _plan(kind, location, size, split_bytes)
         except storage.StorageError as exc:
             out.skipped.append({"path": recorded, "reason": f"unreadable: {exc}"})
             continue
@@ -78,6 +78,18 @@ def expand_input(
         out.files.append(f)
         out.ranges.extend(InputRange(f, start, end, first) for start, end, first in plan.ranges)
     return out
+
+
+def _plan(kind: str, location: str, size: int, split_bytes: int) -> Plan:
+    """The reader's plan; a file whose cut points cannot be found (hostile bytes) is read whole,
+    so finding out what is wrong with it is the reader's job, with a rejection, not the planner's."""
+    r = reader(kind)
+    try:
+        return r.plan(location, size, split_bytes)
+    except storage.StorageError:
+        raise
+    except Exception:
+        return Reader.plan(r, location, size, split_bytes)
 
 
 def _recorded(name: str, root: str, location: str) -> str:
