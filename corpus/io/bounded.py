@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 _CHUNK = 1 << 16
+_MAX_READ = 1 << 20
 
 
 class TooLarge(Exception):
@@ -70,7 +71,9 @@ class Buffered:
         return bytes(self._buf[:n])
 
     def read(self, n: int | None = None) -> bytes:
-        n = _CHUNK if n is None or n < 0 else n
+        """Up to ``n`` bytes (at most 1 MiB per call, so a caller asking for "all" of a huge
+        declared length gets it in pieces instead of holding it)."""
+        n = _CHUNK if n is None or n < 0 else min(n, _MAX_READ)
         self._fill(n)
         out = bytes(self._buf[:n])
         del self._buf[:n]
