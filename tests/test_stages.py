@@ -10,8 +10,7 @@ from corpus.document import DOC_SCHEMA, docs_from_rows, make_doc_id
 from corpus.extract.stage import ExtractStage
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import load_profile
-from corpus.sources.inputs import expand_input
-from corpus.sources.read import read_inputs
+from corpus.sources.read import expand_input, read_inputs
 from corpus.stage import count_output
 from corpus.text.normalize import normalize_text
 from corpus.text.normalize_stage import NormalizeStage
@@ -22,8 +21,7 @@ from conftest import SAMPLE_MODEL
 
 
 def _raw(path, source="s"):
-    files, _ = expand_input(path, source, "LicenseRef-test")
-    table, _, _ = read_inputs(files)
+    table, _, _ = read_inputs(expand_input(str(path), source, "LicenseRef-test").ranges)
     return table
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator
 
 from corpus.filters.rules import ProfileError, load_profile
+from corpus.sources.registry import kinds
 
 
 class SpecError(ValueError):
@@ -34,10 +35,17 @@ class InputSpec(_Strict):
     )
     source: str = Field(min_length=1, description="Source name recorded on every document.")
     license: str = Field(min_length=1, description="Licence id recorded on every document from this input.")
-    format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "kokkai_xml", "pdf"] | None = Field(
-        None, description="Reader for every file under path; default: chosen by file name (.xml: by its root element)."
+    format: str | None = Field(
+        None, description="Reader for every file under path (a registered reader kind); default: chosen by file name (.xml: by its root element)."
     )
     text_column: str = Field("text", min_length=1, description="JSONL field / Parquet column holding the text.")
+
+    @field_validator("format")
+    @classmethod
+    def _known_reader(cls, value: str | None) -> str | None:
+        if value is not None and value not in kinds():
+            raise ValueError(f"unknown format {value!r}; known: {', '.join(kinds())}")
+        return value
 
 
 class InputDefaults(_Strict):
