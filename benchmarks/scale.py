@@ -7,7 +7,7 @@ Run from the repository root (an idle machine; each size is a separate `corpus r
 
 Inputs are recombined from the real Japanese sentences of ../shared/data (e-Gov law texts, chABSA
 securities-report sentences, Diet speeches, Aozora literature): each document is a seeded random
-run of 3-8 sentences (text-in: JSONL, ~300 characters per document) or 12-30 sentences wrapped in
+run of 6-14 sentences (text-in: JSONL, ~700 characters per document) or 12-30 sentences wrapped in
 a page with site chrome (HTML-in: WARC.gz response records, ~2-4 KB of text per page). A known
 share is planted: 4% exact copies of an earlier document and 4% near copies (one sentence
 replaced), so dedup has real work. Inputs are built once and cached under --cache.
@@ -98,7 +98,7 @@ def build(kind: str, n: int, cache: Path) -> tuple[Path, int]:
 
     (root / "input").mkdir(parents=True, exist_ok=True)
     pool = sentences()
-    lo, hi = (3, 8) if kind == "text" else (12, 30)
+    lo, hi = (6, 14) if kind == "text" else (12, 30)
     chars = 0
     per_file = DOCS_PER_FILE[kind]
     out = None
