@@ -6,7 +6,7 @@ includes everything it does in a run (Arrow column to Python strings, batches of
 ``--batch-size``, the n_tokens column); the baseline is one ``encode`` call over the whole list.
 Best of ``--repeat`` interleaved runs each. Target: the stage at >= 0.8x of the baseline.
 
-    PYTHONPATH=$PWD python benchmarks/tokens.py [--model tokenizers/sample.model] [--repeat 5]
+    PYTHONPATH=$PWD python benchmarks/tokens.py [--model tokenizer-models/sample.model] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def interleaved_best(fns: list, repeat: int) -> list[tuple[float, object]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default=str(REPO / "tokenizers/sample.model"))
+    ap.add_argument("--model", default=str(REPO / "tokenizer-models/sample.model"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=256)
     args = ap.parse_args()

@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CORPUS_SHARED_DATA", REPO.parent / "shared" / "data"))
 SAMPLE_SPEC = REPO / "pipelines" / "sample.toml"
-SAMPLE_MODEL = REPO / "tokenizers" / "sample.model"
+SAMPLE_MODEL = REPO / "tokenizer-models" / "sample.model"
 SAMPLE_DATA = REPO / "data" / "sample"
 
 
