@@ -118,18 +118,21 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
-    from corpus.tokens.train import train_tokenizer
+    from corpus.tokens.train import train_bpe, train_tokenizer
 
     console = _console()
     missing = [p for p in args.inputs if not Path(p).exists()]
     if missing:
         console.print(f"[red]error:[/red] input not found: {missing}")
         return EXIT_USAGE
+    inputs = [Path(p) for p in args.inputs]
     try:
-        model = train_tokenizer(
-            [Path(p) for p in args.inputs], Path(args.output), args.vocab_size, args.model_type,
-            args.character_coverage, not args.no_byte_fallback,
-        )
+        if args.kind == "bpe":
+            model = train_bpe(inputs, Path(args.output), args.vocab_size)
+        else:
+            model = train_tokenizer(
+                inputs, Path(args.output), args.vocab_size, args.model_type, args.character_coverage, not args.no_byte_fallback,
+            )
     except (ValueError, RuntimeError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return EXIT_FAILED
@@ -208,20 +211,26 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--json", action="store_true", help="print the record as JSON")
     ins.set_defaults(func=cmd_inspect)
 
-    tok = sub.add_parser("tokenizer", help="sentencepiece tokenizer tools")
+    tok = sub.add_parser("tokenizer", help="tokenizer tools (sentencepiece and Hugging Face tokenizer.json)")
     tok_sub = tok.add_subparsers(dest="tokenizer_command", required=True)
     train = tok_sub.add_parser(
-        "train", help="train a sentencepiece model from inputs or shards",
-        description="Train a sentencepiece model. INPUTS may be HTML/WARC inputs (extracted and "
-                    "normalised first), .txt files, Parquet shards with a text column (e.g. DIR/shards), "
-                    "or a run directory DIR (its shards/train-*.parquet only, so validation stays unseen).",
+        "train", help="train a sentencepiece model or a byte-level BPE tokenizer.json from inputs or shards",
+        description="Train a tokenizer, reproducibly (same inputs, same bytes). INPUTS may be HTML/WARC inputs "
+                    "(extracted and normalised first), .txt files, Parquet shards with a text column (e.g. DIR/shards), "
+                    "or a run directory DIR (its shards/train-*.parquet only, so validation stays unseen). "
+                    "--kind sentencepiece writes PREFIX.model and PREFIX.vocab; --kind bpe writes PREFIX.json, a "
+                    "Hugging Face byte-level BPE tokenizer.json with <|endoftext|> as its EOD token. Either file "
+                    "can be a spec's [tokenizer] model.",
     )
     train.add_argument("inputs", nargs="+", help="files or directories")
-    train.add_argument("--output", "-o", required=True, help="model prefix: writes PREFIX.model and PREFIX.vocab")
+    train.add_argument("--output", "-o", required=True, help="output prefix: PREFIX.model + PREFIX.vocab, or PREFIX.json with --kind bpe")
+    train.add_argument("--kind", choices=["sentencepiece", "bpe"], default="sentencepiece",
+                       help="sentencepiece model (default) or Hugging Face byte-level BPE tokenizer.json")
     train.add_argument("--vocab-size", type=int, default=8000)
-    train.add_argument("--model-type", choices=["unigram", "bpe", "char", "word"], default="unigram")
-    train.add_argument("--character-coverage", type=float, default=0.9995)
-    train.add_argument("--no-byte-fallback", action="store_true", help="disable byte fallback for unknown characters")
+    train.add_argument("--model-type", choices=["unigram", "bpe", "char", "word"], default="unigram",
+                       help="sentencepiece algorithm (--kind sentencepiece only)")
+    train.add_argument("--character-coverage", type=float, default=0.9995, help="sentencepiece only")
+    train.add_argument("--no-byte-fallback", action="store_true", help="disable byte fallback for unknown characters (sentencepiece only)")
     train.set_defaults(func=cmd_tokenizer_train)
     return parser
 

@@ -18,7 +18,8 @@ from corpus.pipeline.spec import LoadedSpec
 from corpus.provenance.hashing import file_sha256, object_sha256
 from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
-from corpus.tokens.counter import TokenCountStage, model_sha256
+from corpus.tokens.counter import TokenCountStage
+from corpus.tokens.tokenizer import Tokenizer, load_tokenizer, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
 STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near", "mix"]
@@ -48,8 +49,14 @@ def judge_stages(loaded: LoadedSpec) -> list[Stage]:
         *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
         *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
-        TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
+        TokenCountStage(run_tokenizer(loaded), s.tokenizer.batch_size),
     ]
+
+
+def run_tokenizer(loaded: LoadedSpec) -> Tokenizer:
+    """The spec's tokenizer, loaded and checked (counting, ``input_ids`` and the manifest use this one)."""
+    t = loaded.spec.tokenizer
+    return load_tokenizer(loaded.resolve(t.model), t.kind, t.eod_token)
 
 
 def boilerplate_line_chars(loaded: LoadedSpec) -> int | None:

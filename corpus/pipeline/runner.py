@@ -29,7 +29,7 @@ from corpus.filters.totals import cleaning_totals
 from corpus.filters.boilerplate import repeated_line_table, site_lines
 from corpus.pipeline.build import (
     STAGE_ORDER, boilerplate_line_chars, judge_config_sha256, judge_stages, near_hasher, prepare_config_sha256, prepare_stages,
-    profile_record, quality_profile, stage_config_sha256,
+    profile_record, quality_profile, run_tokenizer, stage_config_sha256,
 )
 from corpus.pipeline.near_step import cluster_sizes, dataset_tables, find_near_duplicates, near_manifest, nonempty_files, write_signatures
 from corpus.pipeline.partitions import CheckpointStore, Partition, judge_partition, judge_plan, plan_partitions, prepare_partition
@@ -40,7 +40,7 @@ from corpus.provenance.manifest import code_record, library_versions, manifest_v
 from corpus.stage import StageCounts
 from corpus.provenance.report import write_report
 from corpus.sources.inputs import recorded_path
-from corpus.tokens.counter import TokenCounter, model_sha256
+from corpus.tokens.tokenizer import model_sha256, tokenizer_record
 from corpus.tokens.mixing import STAGE as MIX_STAGE, apply_mixing
 from corpus.tokens.shards import ShardPlan, plan_shards, shard_layout, shard_summary, split_totals, write_shard
 
@@ -211,7 +211,7 @@ def write_shards(
     for s, plan in enumerate(plans):
         for pos, (doc_id, copy, _) in enumerate(plan.rows):
             assign.setdefault(doc_id, []).append((s, pos, copy))
-    counter = TokenCounter(str(loaded.resolve(loaded.spec.tokenizer.model))) if cfg.input_ids else None
+    tokenizer = run_tokenizer(loaded) if cfg.input_ids else None
     files = nonempty_files(kept_files)
     ds = ray.data.read_parquet(files)
 
@@ -234,8 +234,8 @@ def write_shards(
     def write_group(t: pa.Table) -> pa.Table:
         plan = plans[t.column("_shard")[0].as_py()]
         t = t.sort_by("_pos").drop_columns(["_shard", "_pos"] + ([] if with_copy else ["copy"]))
-        if counter is not None:
-            ids = counter.encode(t.column("text").to_pylist())
+        if tokenizer is not None:
+            ids = tokenizer.encode(t.column("text").to_pylist())
             t = t.append_column("input_ids", pa.array(ids, pa.list_(pa.uint32())))
         entry = write_shard(t, out_dir / plan.filename, cfg.row_group_size, {**summary, "split": plan.split, "index": plan.index})
         return pa.table({k: [v] for k, v in entry.items()})
@@ -377,7 +377,7 @@ def run_pipeline(
         "code": code_record(),
         "libraries": library_versions(),
         "quality_profile": profile_record(quality_profile(loaded)),
-        "tokenizer": {"model": spec.tokenizer.model, "sha256": model_sha},
+        "tokenizer": tokenizer_record(run_tokenizer(loaded), spec.tokenizer.model),
         "inputs": [
             {"path": f.path, "kind": f.kind, "source": f.source, "license": f.license, "bytes": f.size, "sha256": f.sha256}
             for f in files

@@ -114,7 +114,19 @@ class DedupSpec(_Strict):
 
 
 class TokenizerSpec(_Strict):
-    model: str = Field(description="sentencepiece .model file of the target model, relative to the spec file.")
+    """The target model's tokenizer: token counts, budgets, ``input_ids`` and mixing are in its tokens."""
+
+    model: str = Field(
+        description="The target model's tokenizer file, relative to the spec file: a sentencepiece .model or a "
+        "Hugging Face tokenizer.json (local file; nothing is downloaded)."
+    )
+    kind: Literal["sentencepiece", "huggingface"] | None = Field(
+        None, description="What the file must be; default: read from the file (a tokenizer.json is JSON)."
+    )
+    eod_token: str | None = Field(
+        None, min_length=1, description="End-of-document token (Megatron export); default: the model's EOS "
+        "(sentencepiece eos_id, tokenizer_config.json eos_token beside a tokenizer.json, or a known name such as <|endoftext|>)."
+    )
     batch_size: PositiveInt = 256
 
 
@@ -305,6 +317,19 @@ def mixing_problems(spec: PipelineSpec) -> list[str]:
     return out
 
 
+def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
+    """The model file must load as a tokenizer of its kind: a file that is not a model would
+    otherwise fail in every worker, after the whole prepare phase."""
+    from corpus.tokens.tokenizer import TokenizerError, load_tokenizer
+
+    tok = loaded.spec.tokenizer
+    try:
+        load_tokenizer(loaded.resolve(tok.model), tok.kind, tok.eod_token)
+    except TokenizerError as exc:
+        return [f"  tokenizer.model: {exc}"]
+    return []
+
+
 def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> LoadedSpec:
     """Parse, validate and check a spec file against the disk (inputs, model, profile).
 
@@ -327,9 +352,7 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
     for i, inp in enumerate(spec.inputs):
         if not loaded.resolve(inp.path).exists():
             problems.append(f"  inputs[{i}].path: {inp.path!r} does not exist (resolved to {loaded.resolve(inp.path)})")
-    model = loaded.resolve(spec.tokenizer.model)
-    if not model.is_file():
-        problems.append(f"  tokenizer.model: sentencepiece model {model} not found (train one with `corpus tokenizer train`)")
+    problems += tokenizer_problems(loaded)
     try:
         load_profile(spec.quality.profile, loaded.base).with_thresholds(spec.quality.thresholds)
     except ProfileError as exc:

@@ -19,7 +19,7 @@ from corpus.document import SCHEMA_VERSION
 MANIFEST_VERSION = "1"
 KEY_LIBRARIES = [
     "ray", "pyarrow", "trafilatura", "lxml", "lxml_html_clean", "fugashi", "unidic-lite",
-    "datasketch", "sentencepiece", "warcio", "pydantic", "numpy",
+    "datasketch", "sentencepiece", "tokenizers", "warcio", "pydantic", "numpy",
 ]
 
 
