@@ -164,6 +164,35 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXPORT_MEGATRON_HELP = """\
+Write a finished run's shards as Megatron-LM / NeMo indexed datasets (MMIDIDX version 1):
+  OUT/train_text_document.{bin,idx}        every train document's token ids + EOD (as preprocess_data.py
+  OUT/validation_text_document.{bin,idx}   --append-eod writes them); uint16 below 65,500 ids, else int32
+  OUT/<split>_text_document.docs.parquet   Megatron document index -> doc_id, copy, shard, row, n_tokens
+  OUT/megatron.json                        run manifest sha256, tokenizer, EOD id, dtype, sha256 of each file
+Token ids come from the shards' input_ids column ([shards] input_ids = true); otherwise the run's
+tokenizer is applied, and its file must have the sha256 recorded in the manifest (--tokenizer FILE
+if it moved). Train with:  --data-path OUT/train_text_document  (docs/shards.md).
+Exit 0 ok, 2 if the run cannot be exported (message says why)."""
+
+
+def cmd_export_megatron(args: argparse.Namespace) -> int:
+    from corpus.tokens.megatron import ExportError, export_megatron
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "manifest.json").is_file():
+        _console().print(f"error: {run_dir} is not a finished run (no manifest.json)", highlight=False)
+        return EXIT_USAGE
+    try:
+        summary = export_megatron(run_dir, Path(args.output), Path(args.tokenizer) if args.tokenizer else None, args.eod_id)
+    except ExportError as exc:
+        _console().print(f"error: {exc}", highlight=False)
+        return EXIT_USAGE
+    for split, s in summary["splits"].items():
+        print(f"{split}: {s['documents']} documents, {s['tokens']} tokens (+{s['documents']} EOD) -> {Path(args.output) / s['prefix']}.{{bin,idx}}")
+    return EXIT_OK
+
+
 AUDIT_HELP = """\
 Re-verify a finished output directory from its files. Checks, each reported by name:
   shard/rejected/provenance/attribution files re-hashed against manifest.json (and no unlisted files);
@@ -210,6 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("doc_id", help="document id (a unique prefix is enough)")
     ins.add_argument("--json", action="store_true", help="print the record as JSON")
     ins.set_defaults(func=cmd_inspect)
+
+    exp = sub.add_parser("export", help="export a finished run for a trainer (megatron)")
+    exp_sub = exp.add_subparsers(dest="export_command", required=True)
+    meg = exp_sub.add_parser("megatron", help="Megatron-LM indexed dataset (.bin/.idx per split) with a doc_id sidecar",
+                             description=EXPORT_MEGATRON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    meg.add_argument("run_dir", metavar="RUN_DIR", help="output directory of `corpus run`")
+    meg.add_argument("--output", "-o", required=True, help="directory for the .bin/.idx files (created if missing)")
+    meg.add_argument("--tokenizer", metavar="FILE", help="the run's tokenizer file, if not where the spec named it (sha256 is checked)")
+    meg.add_argument("--eod-id", type=int, help="end-of-document id to append (default: the one the manifest records)")
+    meg.set_defaults(func=cmd_export_megatron)
 
     tok = sub.add_parser("tokenizer", help="tokenizer tools (sentencepiece and Hugging Face tokenizer.json)")
     tok_sub = tok.add_subparsers(dest="tokenizer_command", required=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from corpus import __version__
@@ -10,11 +11,12 @@ from corpus.dedup.minhash import MinHasher
 from corpus.dedup.reference import signature_settings
 from corpus.extract.stage import ExtractStage
 from corpus.filters.boilerplate import BoilerplateStage
+from corpus.filters.decontaminate import DecontaminateStage, Method, build_index
 from corpus.filters.pii import PiiStage
 from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses_path, default_sources_path
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
-from corpus.pipeline.spec import LoadedSpec
+from corpus.pipeline.spec import LoadedSpec, evaluation_sets
 from corpus.provenance.hashing import file_sha256, object_sha256
 from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
@@ -22,7 +24,9 @@ from corpus.tokens.counter import TokenCountStage
 from corpus.tokens.tokenizer import Tokenizer, load_tokenizer, model_sha256
 
 #: Stage names in the order they run; "read" and "dedup_exact" are not Stage objects.
-STAGE_ORDER = ["read", "license", "extract", "normalize", "boilerplate", "quality", "pii", "tokens", "dedup_exact", "dedup_near", "mix"]
+STAGE_ORDER = [
+    "read", "license", "extract", "normalize", "boilerplate", "quality", "decontaminate", "pii", "tokens", "dedup_exact", "dedup_near", "mix",
+]
 
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
@@ -40,17 +44,31 @@ def prepare_stages(loaded: LoadedSpec) -> list[Stage]:
     ]
 
 
-def judge_stages(loaded: LoadedSpec) -> list[Stage]:
+def judge_stages(loaded: LoadedSpec, work_dir: Path) -> list[Stage]:
     """The judge phase's stages, in order: what decides on, cleans and counts normalised text.
-    The boilerplate stage is given each partition's run-wide repeated lines by the worker."""
+    The boilerplate stage is given each partition's run-wide repeated lines by the worker; the
+    decontamination index is built here, on the driver, into ``work_dir`` (shared by workers)."""
     s = loaded.spec
     b = s.boilerplate
     return [
         *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
+        *([decontamination_stage(loaded, work_dir)] if s.decontamination else []),
         *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
         TokenCountStage(run_tokenizer(loaded), s.tokenizer.batch_size),
     ]
+
+
+def decontamination_method(loaded: LoadedSpec) -> Method:
+    d = loaded.spec.decontamination
+    return Method(d.ngram, d.min_overlap, d.min_ngrams, d.max_item_frequency)
+
+
+def decontamination_stage(loaded: LoadedSpec, work_dir: Path) -> DecontaminateStage:
+    """Build (or reuse) the evaluation-set index under ``work_dir/decontamination/`` and the stage."""
+    method = decontamination_method(loaded)
+    index = build_index(evaluation_sets(loaded), method, work_dir / "decontamination")
+    return DecontaminateStage(str(index), method, loaded.spec.decontamination.action)
 
 
 def run_tokenizer(loaded: LoadedSpec) -> Tokenizer:
@@ -114,10 +132,12 @@ def prepare_config_sha256(loaded: LoadedSpec) -> str:
 def judge_config_sha256(loaded: LoadedSpec) -> str:
     """Hash of the judge phase's settings (a judge key adds the prepared key and the repeated lines)."""
     s = loaded.spec
-    near = {"near_signatures": signature_settings(s.dedup.near.model_dump())} if s.dedup.near.enabled else {}
+    optional = {"near_signatures": signature_settings(s.dedup.near.model_dump())} if s.dedup.near.enabled else {}
+    if s.decontamination:  # the sets' bytes, not only their paths: an edited set re-judges
+        optional["decontamination"] = {**s.decontamination.model_dump(), "sets_sha256": [e.sha256() for e in evaluation_sets(loaded)]}
     return object_sha256(
         {
-            **near,
+            **optional,
             "version": __version__,
             "schema": SCHEMA_VERSION,
             "quality": profile_record(quality_profile(loaded)),

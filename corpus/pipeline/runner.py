@@ -136,7 +136,7 @@ def run_partitions(
     res = loaded.spec.ray.documents
     args = (
         prepare_stages(loaded) if prepare else None,
-        judge_stages(loaded) if judge else None,
+        judge_stages(loaded, work_dir) if judge else None,
         str(work_dir),
         near_hasher(loaded) if judge else None,
         boilerplate_line_chars(loaded),

@@ -130,6 +130,40 @@ class TokenizerSpec(_Strict):
     batch_size: PositiveInt = 256
 
 
+class EvalSetSpec(_Strict):
+    """One evaluation set the corpus must not contain (docs/decontamination.md)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Set name recorded in rejections and the manifest.")
+    path: str = Field(description="A .jsonl/.jsonl.gz/.parquet/.csv file, or a directory of them, relative to the spec file.")
+    text_field: str = Field("text", min_length=1, description="Field/column holding an item's text.")
+    id_field: str | None = Field(None, min_length=1, description="Field/column holding the item id; default: <file>:<record number>.")
+
+
+class DecontaminationSpec(_Strict):
+    """Remove documents that contain evaluation items: character n-gram overlap on normalised text.
+
+    Defaults measured on chABSA against quoting, lightly edited and boilerplate-sharing documents
+    (benchmarks/decontamination.py; docs/decontamination.md).
+    """
+
+    sets: list[EvalSetSpec] = Field(min_length=1)
+    method: Literal["ngram_overlap"] = "ngram_overlap"
+    ngram: int = Field(13, strict=True, ge=4, le=64, description="Characters per n-gram (letters and digits of the NFKC, lower-cased text).")
+    min_overlap: float = Field(0.3, gt=0, le=1, allow_inf_nan=False, description="Share of an item's n-grams that must occur in a document.")
+    min_ngrams: int = Field(20, strict=True, ge=1, description="...and at least this many of them (about ngram + min_ngrams - 1 characters).")
+    max_item_frequency: int = Field(10, strict=True, ge=1, description="n-grams found in more items than this are the set's own boilerplate and are not indexed.")
+    action: Literal["reject", "remove_span"] = Field("reject", description="Reject the document, or cut the matched spans out and keep it.")
+
+    @field_validator("sets")
+    @classmethod
+    def _unique_names(cls, v: list[EvalSetSpec]) -> list[EvalSetSpec]:
+        names = [s.name for s in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"evaluation set names listed twice: {dupes}")
+        return v
+
+
 class ShardsSpec(_Strict):
     target_tokens: PositiveInt = Field(50_000_000, description="Token budget per shard (last shard may be smaller).")
     row_group_size: PositiveInt = 1024
@@ -234,6 +268,7 @@ class PipelineSpec(_Strict):
     license_policy: LicensePolicySpec = LicensePolicySpec()
     datasheet: DatasheetSpec = DatasheetSpec()
     mixing: MixingSpec | None = None
+    decontamination: DecontaminationSpec | None = None
 
     @field_validator("inputs")
     @classmethod
@@ -330,6 +365,28 @@ def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
     return []
 
 
+def evaluation_sets(loaded: LoadedSpec) -> list:
+    """The spec's evaluation sets (corpus.filters.decontaminate.EvalSet), paths resolved."""
+    from corpus.filters.decontaminate import EvalSet
+
+    d = loaded.spec.decontamination
+    return [EvalSet(s.name, loaded.resolve(s.path), s.text_field, s.id_field) for s in d.sets] if d else []
+
+
+def decontamination_problems(loaded: LoadedSpec) -> list[str]:
+    """Every evaluation set must be readable to its last record, with text in the named field."""
+    from corpus.filters.decontaminate import EvalSetError
+
+    out = []
+    for i, s in enumerate(evaluation_sets(loaded)):
+        try:
+            if sum(1 for _ in s.items()) == 0:  # read to the last record: a bad line must fail now
+                out.append(f"  decontamination.sets[{i}].path: {s.path} holds no items")
+        except EvalSetError as exc:
+            out.append(f"  decontamination.sets[{i}].path: {exc}")
+    return out
+
+
 def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> LoadedSpec:
     """Parse, validate and check a spec file against the disk (inputs, model, profile).
 
@@ -366,6 +423,8 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
     problems += license_policy_problems(loaded)
     if spec.mixing is not None:
         problems.extend(mixing_problems(spec))
+    if spec.decontamination is not None:
+        problems.extend(decontamination_problems(loaded))
     if problems:
         raise SpecError(f"{path}: invalid pipeline spec:\n" + "\n".join(problems))
     return loaded

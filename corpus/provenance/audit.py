@@ -219,6 +219,11 @@ def _check_provenance(report: AuditReport, out: Path, m: dict[str, Any]) -> None
             report.add("provenance_sha256_mismatch", e["path"], "sha256 differs from the manifest")
     if not (out / prov["datasheet"]["path"]).is_file():
         report.add("provenance_missing", prov["datasheet"]["path"], "datasheet not found")
+    card = prov["dataset_card"]
+    if not (out / card["path"]).is_file():
+        report.add("provenance_missing", card["path"], "dataset card not found")
+    elif file_sha256(out / card["path"]) != card["sha256"]:
+        report.add("provenance_sha256_mismatch", card["path"], "sha256 differs from the manifest")
     docs = out / prov["documents"]["path"]
     if docs.is_file():
         for msg in validate_parquet("provenance", docs, prov["documents"]["path"]):
@@ -233,6 +238,24 @@ def _check_provenance(report: AuditReport, out: Path, m: dict[str, Any]) -> None
                 report.add("provenance_mismatch", prov["documents"]["path"], f"{len(diff)} record(s) differ from shards/rejections, e.g. {diff[:3]}")
         except Exception as exc:
             report.add("provenance_unreadable", prov["documents"]["path"], f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _check_decontamination(report: AuditReport, m: dict[str, Any], kept: list[dict], rejected: list[dict]) -> None:
+    """The per-set removal counts in the manifest, recounted from the rejections and shards."""
+    from corpus.filters.decontaminate import removal_counts
+
+    d = m.get("decontamination")
+    if d is None:
+        return
+    counts = removal_counts(rejected, kept)
+    for key in ("documents_rejected", "documents_cut"):
+        if d[key] != counts[key]:
+            report.add("decontamination_mismatch", f"manifest.decontamination.{key}", f"manifest {d[key]} != records {counts[key]}")
+    for s in d["sets"]:
+        found = counts["sets"].get(s["name"], {"documents_rejected": 0, "documents_cut": 0})
+        for key in ("documents_rejected", "documents_cut"):
+            if s[key] != found[key]:
+                report.add("decontamination_mismatch", f"decontamination set {s['name']}", f"{key}: manifest {s[key]} != records {found[key]}")
 
 
 def audit(out: Path) -> AuditReport:
@@ -260,8 +283,9 @@ def audit(out: Path) -> AuditReport:
     report.checks.append(f"accounting: {m['totals']['documents_in']} in = {m['totals']['kept']} kept + {m['totals']['rejected']} rejected, per stage and reason")
     _check_licenses(report, out, m, kept, readable_shards)
     report.checks.append(f"{len(kept)} kept document(s): licence allowed by policy, flags, evidence, attribution")
+    _check_decontamination(report, m, kept, rejected)
     _check_provenance(report, out, m)
-    report.checks.append("provenance/documents.parquet and ATTRIBUTION.md re-hashed; provenance rebuilt and compared")
+    report.checks.append("provenance/documents.parquet, ATTRIBUTION.md and README.md re-hashed; provenance rebuilt and compared; decontamination counts recounted")
     _check_croissant(report, out, m)
     report.checks.append("croissant.json: required properties, schema, per-shard sha256")
     return report

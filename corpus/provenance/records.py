@@ -57,6 +57,7 @@ STAGE_FACTS = {
     "license": ["license", "legal_basis", "train_ok", "redistribute_ok", "commercial_ok", "license_conflict"],
     "extract": ["charset", "charset_evidence", "title"],
     "normalize": ["n_chars", "text_sha256"],
+    "decontaminate": ["decontam_removed"],
     "tokens": ["n_tokens"],
 }
 
@@ -187,8 +188,12 @@ def finish_run(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     from corpus.provenance.croissant import write_croissant
     from corpus.provenance.datasheet import write_datasheet
 
+    from corpus.provenance.dataset_card import write_dataset_card
+
     policy, registry = registry_for(manifest)
     manifest["licenses"] = license_summary(output, manifest, policy, registry)
+    if manifest["pipeline"]["spec"].get("decontamination"):
+        manifest["decontamination"] = decontamination_summary(output, manifest)
     manifest["provenance"] = {
         "documents": write_records(output, manifest),
         "attribution": write_attribution(output, manifest),
@@ -197,4 +202,19 @@ def finish_run(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     }
     write_datasheet(output, manifest)
     write_croissant(output, manifest)
+    manifest["provenance"]["dataset_card"] = write_dataset_card(output, manifest)
     return manifest
+
+
+def decontamination_summary(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation sets checked (resolved against the spec file, as the run read them) and what
+    each removed, from the rejections and shards."""
+    from corpus.filters.decontaminate import EvalSet, decontamination_record
+    from corpus.sources.inputs import recorded_path
+
+    settings = manifest["pipeline"]["spec"]["decontamination"]
+    base = Path(manifest["pipeline"]["spec_file"]).parent
+    sets = [EvalSet(s["name"], base / s["path"], s["text_field"], s["id_field"]) for s in settings["sets"]]
+    return decontamination_record(
+        settings, sets, rejected_rows(output, manifest["rejected_files"]), kept_rows(output, manifest["shards"]), recorded_path
+    )

@@ -1,0 +1,505 @@
+"""Benchmark decontamination: documents that contain evaluation items are rejected (or lose the span).
+
+Japanese text has no word boundaries, so overlap is measured in character n-grams of a matching
+form of the text: NFKC, lower case, and only letters and digits kept (punctuation, spaces and line
+breaks dropped, so a quote re-punctuated or re-wrapped still matches). An evaluation item is found
+in a document when at least ``min_overlap`` of the item's distinct n-grams occur in the document
+(and at least ``min_ngrams`` of them): a quote or a light paraphrase covers most of an item, while a
+boilerplate phrase the item shares with ordinary filings (当連結会計年度におけるわが国経済は...)
+covers a small part of it. n-grams shared by more than ``max_item_frequency`` items are boilerplate
+of the evaluation set itself and are not indexed. docs/decontamination.md has the measurement
+behind the defaults.
+
+The index is built once, on the driver, into the run's work directory: a sorted ``uint64`` array of
+n-gram hashes with the item of each entry, which every worker memory-maps (``np.load(mmap_mode="r")``),
+so 10^5 items cost each worker page cache, not a copy. Its directory name is the hash of the sets'
+bytes and the method's parameters, so a changed set or parameter builds a new index.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import shutil
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.document import REJECT_SCHEMA, rejects_from_rows, sha256_hex
+from corpus.provenance.hashing import file_sha256, object_sha256
+from corpus.stage import Rejection, Stage, StageOutput, reject_row
+from corpus.text.normalize import normalize_text
+
+STAGE = "decontaminate"
+REASON = "contaminated"
+#: Kept documents that lost a span say which items, in this column (``action = "remove_span"``).
+SPANS_COLUMN = "decontam_removed"
+EVAL_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet", ".csv")
+#: Evidence per document: this many matches, each with at most this many characters of matched text.
+MAX_MATCHES, MAX_MATCHED_CHARS = 5, 200
+
+_TABLE_SIZE = 0x30000  # BMP and the CJK extension planes; beyond it code points match as they are
+
+
+class EvalSetError(ValueError):
+    """An evaluation set that cannot be read: the message names the file and the record."""
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """One named evaluation set: its files (sorted) and which fields hold the text and the item id."""
+
+    name: str
+    path: Path
+    text_field: str = "text"
+    id_field: str | None = None
+
+    def files(self) -> list[Path]:
+        if self.path.is_dir():
+            found = sorted(p for p in self.path.rglob("*") if p.is_file() and p.name.lower().endswith(EVAL_SUFFIXES))
+            if not found:
+                raise EvalSetError(f"{self.path}: no {', '.join(EVAL_SUFFIXES)} files in this directory")
+            return found
+        if not self.path.is_file():
+            raise EvalSetError(f"{self.path}: not found")
+        if not self.path.name.lower().endswith(EVAL_SUFFIXES):
+            raise EvalSetError(f"{self.path}: not an evaluation file (expected one of {', '.join(EVAL_SUFFIXES)})")
+        return [self.path]
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        """``(item id, text)`` of every record; the id defaults to ``<file>:<record number>``."""
+        for f in self.files():
+            rel = f.relative_to(self.path).as_posix() if self.path.is_dir() else f.name
+            for n, record in enumerate(_records(f), start=1):
+                where = f"{f}: record {n}"
+                if not isinstance(record, dict):
+                    raise EvalSetError(f"{where}: not an object")
+                text = record.get(self.text_field)
+                if not isinstance(text, str):
+                    raise EvalSetError(f"{where}: field {self.text_field!r} missing or not text")
+                item_id = record.get(self.id_field) if self.id_field else None
+                if self.id_field and item_id in (None, ""):
+                    raise EvalSetError(f"{where}: id field {self.id_field!r} missing")
+                yield (str(item_id) if self.id_field else f"{rel}:{n}"), text
+
+    def sha256(self) -> str:
+        """One hash of the set's bytes: the sha256 of its files' sha256 list (one file: a list of one)."""
+        return object_sha256([file_sha256(f) for f in self.files()])
+
+    def record(self) -> dict[str, Any]:
+        """What the manifest says about the set: its files with sha256 and its item count."""
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "text_field": self.text_field,
+            "id_field": self.id_field,
+            "files": [{"path": str(f), "bytes": f.stat().st_size, "sha256": file_sha256(f)} for f in self.files()],
+            "sha256": self.sha256(),
+            "items": sum(1 for _ in self.items()),
+        }
+
+
+def _records(path: Path) -> Iterator[Any]:
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            for batch in pq.ParquetFile(path).iter_batches():
+                yield from batch.to_pylist()
+        elif name.endswith(".csv"):
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                yield from csv.DictReader(fh)
+        else:
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as fh:
+                for n, line in enumerate(fh, start=1):
+                    if line.strip():
+                        try:
+                            yield json.loads(line)
+                        except json.JSONDecodeError as exc:
+                            raise EvalSetError(f"{path}: line {n}: not JSON ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError, pa.ArrowException) as exc:
+        raise EvalSetError(f"{path}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+# --- the matching form and n-gram hashes ------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _fold_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per code point: kept in the matching form, and what it folds to: the (first) letter or digit
+    of its NFKC form, lower-cased (Ａ -> a, ｶ -> カ, ㈱ -> 株, ① -> 1); code points with no letter or
+    digit in their NFKC form are dropped. The same per-character fold is applied to documents and
+    items, so a verbatim quote matches whatever normalisation the document went through. Built once
+    per process (about 0.1 s)."""
+    keep = np.zeros(_TABLE_SIZE, dtype=bool)
+    fold = np.arange(_TABLE_SIZE, dtype=np.uint32)
+    for cp in range(_TABLE_SIZE):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        alnum = [ch for ch in unicodedata.normalize("NFKC", chr(cp)).lower() if ch.isalnum()]
+        if alnum:
+            keep[cp] = True
+            fold[cp] = ord(alnum[0])
+    return keep, fold
+
+
+def matching_form(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The matching form's code points and, for each, its index in ``text`` (to cut spans out)."""
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    keep, fold = _fold_tables()
+    inside = cps < _TABLE_SIZE
+    mask = np.where(inside, keep[np.minimum(cps, _TABLE_SIZE - 1)], True)
+    pos = np.flatnonzero(mask)
+    kept = cps[pos]
+    return np.where(kept < _TABLE_SIZE, fold[np.minimum(kept, _TABLE_SIZE - 1)], kept), pos
+
+
+_P = np.uint64(0x100000001B3)
+
+
+def ngram_hashes(cps: np.ndarray, n: int) -> np.ndarray:
+    """64-bit hash of every character n-gram (polynomial, then splitmix64-finalised), in order."""
+    m = len(cps) - n + 1
+    if m <= 0:
+        return np.empty(0, dtype=np.uint64)
+    wide = cps.astype(np.uint64)
+    h = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            h = h * _P + wide[k : k + m]
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Method:
+    """The matching parameters (DecontaminationSpec without the sets)."""
+
+    ngram: int = 13
+    min_overlap: float = 0.3
+    min_ngrams: int = 20
+    max_item_frequency: int = 10
+
+
+def index_key(sets: list[EvalSet], method: Method) -> str:
+    """What an index depends on: the sets' names, fields and bytes, the n-gram length and the
+    common-n-gram cut (not the decision thresholds, which apply at lookup)."""
+    return object_sha256({
+        "format": 1,
+        "ngram": method.ngram,
+        "max_item_frequency": method.max_item_frequency,
+        "sets": [[s.name, s.text_field, s.id_field, s.sha256()] for s in sets],
+    })
+
+
+def build_index(sets: list[EvalSet], method: Method, root: Path) -> Path:
+    """Build (or reuse) the index under ``root/<index_key>/`` and return that directory.
+
+    Written to a temporary directory and renamed into place, so a worker never sees half an index.
+    """
+    final = root / index_key(sets, method)
+    if (final / "meta.json").is_file():
+        return final
+    names, ids, chunks, item_of, lengths = [], [], [], [], []
+    for set_index, s in enumerate(sets):
+        for item_id, text in s.items():
+            cps, _ = matching_form(text)
+            names.append(set_index)
+            ids.append(item_id)
+            chunks.append(cps)
+            lengths.append(len(cps))
+    hashes, items = _item_ngrams(chunks, method.ngram)
+    pairs = np.unique(np.stack([hashes, items.astype(np.uint64)]), axis=1)  # distinct (hash, item), sorted by hash
+    h, it = pairs[0], pairs[1].astype(np.uint32)
+    uniq, freq = np.unique(h, return_counts=True)
+    common = np.repeat(freq > method.max_item_frequency, freq)
+    h, it = h[~common], it[~common]
+    common_hashes = uniq[freq > method.max_item_frequency]
+    per_item = np.bincount(it, minlength=len(ids)).astype(np.uint32)
+    tmp = root / f".{final.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    np.save(tmp / "hashes.npy", h)
+    np.save(tmp / "items.npy", it)
+    np.save(tmp / "item_ngrams.npy", per_item)
+    np.save(tmp / "common.npy", common_hashes)
+    np.save(tmp / "prefilter.npy", prefilter_bits(h))
+    pq.write_table(
+        pa.table({"set": pa.array([sets[i].name for i in names], pa.string()), "item_id": pa.array(ids, pa.string())}),
+        tmp / "items.parquet",
+    )
+    meta = {
+        "ngram": method.ngram,
+        "max_item_frequency": method.max_item_frequency,
+        "items": len(ids),
+        "ngrams": int(len(h)),
+        "common_ngrams_dropped": int(len(common_hashes)),
+        "items_without_ngrams": int((per_item == 0).sum()),
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another driver built the same index first: it is the same content
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _item_ngrams(chunks: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every n-gram hash of every item with its item number, hashed over one concatenation
+    (n-grams that would cross two items are dropped)."""
+    if not chunks:
+        return np.empty(0, np.uint64), np.empty(0, np.uint32)
+    allc = np.concatenate(chunks)
+    owner = np.repeat(np.arange(len(chunks), dtype=np.uint32), [len(c) for c in chunks])
+    h = ngram_hashes(allc, n)
+    if len(h) == 0:
+        return h, np.empty(0, np.uint32)
+    whole = owner[: len(h)] == owner[n - 1 :]
+    return h[whole], owner[: len(h)][whole]
+
+
+def prefilter_bits(hashes: np.ndarray) -> np.ndarray:
+    """A bit per value of the hashes' top ``b`` bits (about 16 bits per indexed n-gram, so ~6% of
+    absent n-grams pass): one memory access rejects almost every n-gram of a clean document
+    before the binary search."""
+    b = int(min(30, max(16, np.ceil(np.log2(max(len(hashes), 1) * 16)))))
+    bits = np.zeros(1 << b, dtype=bool)
+    bits[hashes >> np.uint64(64 - b)] = True
+    return np.packbits(bits, bitorder="little")
+
+
+class Index:
+    """A built index, memory-mapped (read-only pages shared by every worker on a machine)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.hashes = np.load(path / "hashes.npy", mmap_mode="r")
+        self.items = np.load(path / "items.npy", mmap_mode="r")
+        self.item_ngrams = np.load(path / "item_ngrams.npy", mmap_mode="r")
+        self.common = np.load(path / "common.npy")
+        self.prefilter = np.load(path / "prefilter.npy", mmap_mode="r")
+        self._shift = np.uint64(64 - int(np.log2(len(self.prefilter) * 8)))
+        table = pq.read_table(path / "items.parquet")
+        self.sets = table.column("set").to_pylist()
+        self.item_ids = table.column("item_id").to_pylist()
+
+    def lookup(self, doc_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where the document's n-grams hit the index: ``(positions, their hashes)`` of every hit,
+        and every distinct (hash, item) pair found, as two aligned arrays."""
+        top = doc_hashes >> self._shift
+        maybe = np.flatnonzero((np.asarray(self.prefilter[top >> np.uint64(3)]) >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+        hh = doc_hashes[maybe]
+        lo = np.searchsorted(self.hashes, hh, "left")
+        ok = lo < len(self.hashes)
+        ok[ok] = np.asarray(self.hashes[lo[ok]]) == hh[ok]
+        positions, hh = maybe[ok], hh[ok]
+        if len(hh) == 0:
+            empty = np.empty(0, np.uint64)
+            return positions, hh, empty, np.empty(0, np.uint32)
+        uh = np.unique(hh)
+        lo = np.searchsorted(self.hashes, uh, "left")
+        width = np.searchsorted(self.hashes, uh, "right") - lo
+        starts = np.repeat(lo - np.concatenate(([0], np.cumsum(width)[:-1])), width)
+        entry = starts + np.arange(width.sum())
+        return positions, hh, np.repeat(uh, width), np.asarray(self.items[entry])
+
+
+@dataclass(frozen=True)
+class Match:
+    set: str
+    item_id: str
+    overlap: float
+    ngrams: int
+    spans: tuple[tuple[int, int], ...]  # character ranges of the document the item's n-grams cover
+
+    def evidence(self, text: str) -> dict[str, Any]:
+        start, end = max(self.spans, key=lambda s: s[1] - s[0])
+        matched = text[start:end]
+        return {
+            "set": self.set, "item": self.item_id, "overlap": round(self.overlap, 4), "ngrams": self.ngrams,
+            "matched": matched[:MAX_MATCHED_CHARS] + ("…" if len(matched) > MAX_MATCHED_CHARS else ""),
+        }
+
+
+def _spans(positions: np.ndarray, common: np.ndarray, pos: np.ndarray, n: int) -> tuple[tuple[int, int], ...]:
+    """Character ranges covered by the item's n-grams starting at ``positions`` (matching-form
+    indices). Runs closer than ``n`` apart merge, so the edited word of a paraphrase goes with its
+    item, and so do the set's common n-grams next to them (an item's opening 当連結会計年度における
+    is common to hundreds of items, so it is not indexed, but it is part of the quote)."""
+    marked = sorted([(int(p), True) for p in positions] + [(int(p), False) for p in common])
+    groups: list[list[int]] = []  # [first, last, has an item n-gram]
+    for p, own in marked:
+        if groups and p - groups[-1][1] <= n:
+            groups[-1][1] = max(groups[-1][1], p + n - 1)
+            groups[-1][2] |= own
+        else:
+            groups.append([p, p + n - 1, own])
+    return tuple((int(pos[a]), int(pos[b]) + 1) for a, b, own in groups if own)
+
+
+def find_matches(text: str, index: Index, method: Method) -> list[Match]:
+    """Every evaluation item found in ``text``, strongest first."""
+    cps, pos = matching_form(text)
+    h = ngram_hashes(cps, method.ngram)
+    if len(h) == 0:
+        return []
+    hit_pos, hit_hash, pair_hash, pair_item = index.lookup(h)
+    if len(pair_item) == 0:
+        return []
+    items, counts = np.unique(pair_item, return_counts=True)
+    totals = np.asarray(index.item_ngrams)[items]
+    overlap = counts / np.maximum(totals, 1)
+    hit = (overlap >= method.min_overlap) & (counts >= method.min_ngrams)
+    if not hit.any():
+        return []
+    common = np.flatnonzero(np.isin(h, index.common)) if len(index.common) else np.empty(0, np.int64)
+    order = np.argsort(pair_item, kind="stable")
+    by_item = np.split(pair_hash[order], np.cumsum(counts)[:-1])
+    out = []
+    for k in np.flatnonzero(hit):
+        starts = hit_pos[np.isin(hit_hash, by_item[k])]
+        out.append(Match(index.sets[items[k]], index.item_ids[items[k]], float(overlap[k]), int(counts[k]), _spans(starts, common, pos, method.ngram)))
+    out.sort(key=lambda m: (-m.overlap, -m.ngrams, m.set, m.item_id))
+    return out
+
+
+def remove_spans(text: str, matches: list[Match]) -> str:
+    """``text`` without every matched span (overlapping spans merged), lines re-joined."""
+    spans = sorted(s for m in matches for s in m.spans)
+    parts, at = [], 0
+    for a, b in spans:
+        if a > at:
+            parts.append(text[at:a])
+        at = max(at, b)
+    parts.append(text[at:])
+    return normalize_text("".join(parts), form="none")
+
+
+class DecontaminateStage(Stage):
+    """Reject documents that contain evaluation items (or cut the items out, ``remove_span``).
+
+    A rejection names the strongest match in ``rule`` (the set), ``value`` (the share of the item's
+    n-grams found) and ``threshold`` (``min_overlap``); ``detail`` is JSON with up to five matches:
+    set, item id, overlap and the matched text, which ``corpus inspect`` shows.
+    """
+
+    name: ClassVar[str] = STAGE
+
+    def __init__(self, index_path: str, method: Method, action: str = "reject"):
+        self.index_path = index_path
+        self.method = method
+        self.action = action
+        self._index: Index | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_index": None}
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = Index(Path(self.index_path))
+        return self._index
+
+    def process(self, table: pa.Table) -> StageOutput:
+        keep: list[int] = []
+        rejected: list[dict[str, Any]] = []
+        texts = table.column("text").to_pylist()
+        new_texts: dict[int, tuple[str, str]] = {}
+        for i, text in enumerate(texts):
+            matches = find_matches(text or "", self.index, self.method)
+            if not matches:
+                keep.append(i)
+                continue
+            evidence = json.dumps([m.evidence(text) for m in matches[:MAX_MATCHES]], ensure_ascii=False)
+            if self.action == "remove_span":
+                new_texts[i] = (remove_spans(text, matches), evidence)
+                keep.append(i)
+            else:
+                best = matches[0]
+                why = Rejection(REASON, rule=best.set, value=round(best.overlap, 4), threshold=self.method.min_overlap, detail=evidence)
+                rejected.append(reject_row(table.slice(i, 1).to_pylist()[0], STAGE, why))
+        kept = table.take(pa.array(keep, pa.int64()))
+        if self.action == "remove_span":
+            kept = _with_removed_spans(kept, [new_texts.get(i) for i in keep])
+        return StageOutput(kept, rejects_from_rows(rejected) if rejected else REJECT_SCHEMA.empty_table())
+
+
+def _with_removed_spans(table: pa.Table, changes: list[tuple[str, str] | None]) -> pa.Table:
+    """Replace text (and its hash and length) where spans were cut; record the evidence column."""
+    texts = table.column("text").to_pylist()
+    shas = table.column("text_sha256").to_pylist()
+    chars = table.column("n_chars").to_pylist()
+    evidence: list[str | None] = []
+    for i, change in enumerate(changes):
+        if change is None:
+            evidence.append(None)
+            continue
+        texts[i], ev = change
+        shas[i] = sha256_hex(texts[i].encode("utf-8"))
+        chars[i] = len(texts[i])
+        evidence.append(ev)
+    for name, values, typ in (("text", texts, pa.string()), ("text_sha256", shas, pa.string()), ("n_chars", chars, pa.int64())):
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values, typ))
+    column = pa.array(evidence, pa.string())
+    idx = table.schema.get_field_index(SPANS_COLUMN)
+    return table.set_column(idx, SPANS_COLUMN, column) if idx >= 0 else table.append_column(SPANS_COLUMN, column)
+
+
+def _sets_in(evidence: str | None) -> set[str]:
+    try:
+        return {m["set"] for m in json.loads(evidence or "[]")}
+    except (ValueError, TypeError, KeyError):
+        return set()
+
+
+def decontamination_record(
+    settings: dict[str, Any], sets: list[EvalSet], rejected: list[dict[str, Any]], kept: list[dict[str, Any]],
+    recorded_path: Any = str,
+) -> dict[str, Any]:
+    """The manifest's ``decontamination`` block: the method, every set checked (files, sha256,
+    items) and how many documents each removed (rejected) or cut (``remove_span``), counted from
+    the rejection rows and the shards' ``decontam_removed`` column (a document is counted under
+    every set among its recorded matches)."""
+    counts = removal_counts(rejected, kept)
+    out_sets = []
+    for s in sets:
+        rec = s.record()
+        rec["path"] = recorded_path(s.path)
+        for f in rec["files"]:
+            f["path"] = recorded_path(Path(f["path"]))
+        rec.update(counts["sets"].get(s.name, {"documents_rejected": 0, "documents_cut": 0}))
+        out_sets.append(rec)
+    return {
+        **{k: v for k, v in settings.items() if k != "sets"},
+        "sets": out_sets,
+        "documents_rejected": counts["documents_rejected"],
+        "documents_cut": counts["documents_cut"],
+    }
+
+
+def removal_counts(rejected: list[dict[str, Any]], kept: list[dict[str, Any]]) -> dict[str, Any]:
+    """Documents rejected and cut, in total and per set, from rejection rows and kept shard rows
+    (what ``corpus audit`` recomputes against the manifest)."""
+    removed = [_sets_in(r.get("detail")) for r in rejected if r.get("stage") == STAGE]
+    cut = [_sets_in(r.get(SPANS_COLUMN)) for r in kept if r.get(SPANS_COLUMN)]
+    names = sorted(set().union(*removed, *cut))
+    return {
+        "documents_rejected": len(removed),
+        "documents_cut": len(cut),
+        "sets": {n: {"documents_rejected": sum(n in x for x in removed), "documents_cut": sum(n in x for x in cut)} for n in names},
+    }
