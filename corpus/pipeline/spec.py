@@ -20,6 +20,14 @@ class SpecError(ValueError):
     """An invalid pipeline spec; the message is meant for the person who wrote the spec."""
 
 
+def _once_each(value: list, keys: list[str], what: str) -> list:
+    """``value`` unchanged if no key repeats, else a validation error listing the repeated keys."""
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ValueError(f"{what} listed twice: {dupes}")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -157,11 +165,7 @@ class DecontaminationSpec(_Strict):
     @field_validator("sets")
     @classmethod
     def _unique_names(cls, v: list[EvalSetSpec]) -> list[EvalSetSpec]:
-        names = [s.name for s in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"evaluation set names listed twice: {dupes}")
-        return v
+        return _once_each(v, [s.name for s in v], "evaluation set names")
 
 
 class ShardsSpec(_Strict):
@@ -273,11 +277,7 @@ class PipelineSpec(_Strict):
     @field_validator("inputs")
     @classmethod
     def _unique_paths(cls, v: list[InputSpec]) -> list[InputSpec]:
-        paths = [i.path for i in v]
-        dupes = sorted({p for p in paths if paths.count(p) > 1})
-        if dupes:
-            raise ValueError(f"input paths listed twice: {dupes}")
-        return v
+        return _once_each(v, [i.path for i in v], "input paths")
 
 
 def _loc(loc: tuple) -> str:
