@@ -273,6 +273,23 @@ def _item_ngrams(chunks: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarr
     return h[whole], owner[: len(h)][whole]
 
 
+def _unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and their counts, by sorting (faster than ``np.unique`` here)."""
+    x = np.sort(x)
+    if len(x) == 0:
+        return x, np.empty(0, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
+    return x[starts], np.diff(np.append(starts, len(x)))
+
+
+def _member(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``np.isin(x, sorted_values)`` for an already sorted array, by binary search."""
+    if len(sorted_values) == 0:
+        return np.zeros(len(x), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, x), len(sorted_values) - 1)
+    return sorted_values[at] == x
+
+
 def prefilter_bits(hashes: np.ndarray) -> np.ndarray:
     """A bit per value of the hashes' top ``b`` bits (about 16 bits per indexed n-gram, so ~6% of
     absent n-grams pass): one memory access rejects almost every n-gram of a clean document
@@ -303,16 +320,18 @@ class Index:
         and every distinct (hash, item) pair found, as two aligned arrays."""
         top = doc_hashes >> self._shift
         maybe = np.flatnonzero((np.asarray(self.prefilter[top >> np.uint64(3)]) >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+        order = np.argsort(doc_hashes[maybe], kind="stable")  # sorted queries: the binary searches share cache lines
+        maybe = maybe[order]
         hh = doc_hashes[maybe]
         lo = np.searchsorted(self.hashes, hh, "left")
         ok = lo < len(self.hashes)
         ok[ok] = np.asarray(self.hashes[lo[ok]]) == hh[ok]
-        positions, hh = maybe[ok], hh[ok]
+        positions, hh, lo = maybe[ok], hh[ok], lo[ok]
         if len(hh) == 0:
             empty = np.empty(0, np.uint64)
             return positions, hh, empty, np.empty(0, np.uint32)
-        uh = np.unique(hh)
-        lo = np.searchsorted(self.hashes, uh, "left")
+        first = np.flatnonzero(np.concatenate(([True], hh[1:] != hh[:-1])))
+        uh, lo = hh[first], lo[first]
         width = np.searchsorted(self.hashes, uh, "right") - lo
         starts = np.repeat(lo - np.concatenate(([0], np.cumsum(width)[:-1])), width)
         entry = starts + np.arange(width.sum())
@@ -341,19 +360,20 @@ def _spans(positions: np.ndarray, common: np.ndarray, pos: np.ndarray, n: int) -
     indices). Runs closer than ``n`` apart merge, so the edited word of a paraphrase goes with its
     item, and so do the set's common n-grams next to them (an item's opening 当連結会計年度における
     is common to hundreds of items, so it is not indexed, but it is part of the quote)."""
-    marked = sorted([(int(p), True) for p in positions] + [(int(p), False) for p in common])
-    groups: list[list[int]] = []  # [first, last, has an item n-gram]
-    for p, own in marked:
-        if groups and p - groups[-1][1] <= n:
-            groups[-1][1] = max(groups[-1][1], p + n - 1)
-            groups[-1][2] |= own
-        else:
-            groups.append([p, p + n - 1, own])
-    return tuple((int(pos[a]), int(pos[b]) + 1) for a, b, own in groups if own)
+    starts = np.concatenate((positions, common)).astype(np.int64)
+    own = np.concatenate((np.ones(len(positions), bool), np.zeros(len(common), bool)))
+    order = np.argsort(starts, kind="stable")
+    starts, own = starts[order], own[order]
+    # Every n-gram spans n characters, so a run continues while the next start is within 2n - 1.
+    first = np.flatnonzero(np.concatenate(([True], np.diff(starts) > 2 * n - 1)))
+    last = np.append(first[1:], len(starts)) - 1
+    has_own = np.add.reduceat(own.astype(np.int64), first) > 0
+    return tuple((int(pos[starts[a]]), int(pos[starts[b] + n - 1]) + 1) for a, b in zip(first[has_own], last[has_own]))
 
 
-def find_matches(text: str, index: Index, method: Method) -> list[Match]:
-    """Every evaluation item found in ``text``, strongest first."""
+def find_matches(text: str, index: Index, method: Method, limit: int | None = None) -> list[Match]:
+    """The evaluation items found in ``text``, strongest first: all of them, or the first ``limit``
+    (spans are worked out only for those: a statute that holds hundreds of items costs five)."""
     cps, pos = matching_form(text)
     h = ngram_hashes(cps, method.ngram)
     if len(h) == 0:
@@ -361,20 +381,20 @@ def find_matches(text: str, index: Index, method: Method) -> list[Match]:
     hit_pos, hit_hash, pair_hash, pair_item = index.lookup(h)
     if len(pair_item) == 0:
         return []
-    items, counts = np.unique(pair_item, return_counts=True)
+    items, counts = _unique_counts(pair_item)
     totals = np.asarray(index.item_ngrams)[items]
     overlap = counts / np.maximum(totals, 1)
     hit = (overlap >= method.min_overlap) & (counts >= method.min_ngrams)
     if not hit.any():
         return []
-    common = np.flatnonzero(np.isin(h, index.common)) if len(index.common) else np.empty(0, np.int64)
+    common = np.flatnonzero(_member(index.common, h))
     order = np.argsort(pair_item, kind="stable")
     by_item = np.split(pair_hash[order], np.cumsum(counts)[:-1])
+    ranked = sorted(np.flatnonzero(hit), key=lambda k: (-overlap[k], -counts[k], index.sets[items[k]], index.item_ids[items[k]]))
     out = []
-    for k in np.flatnonzero(hit):
-        starts = hit_pos[np.isin(hit_hash, by_item[k])]
+    for k in ranked[:limit]:
+        starts = hit_pos[_member(by_item[k], hit_hash)]  # an item's hashes come out sorted
         out.append(Match(index.sets[items[k]], index.item_ids[items[k]], float(overlap[k]), int(counts[k]), _spans(starts, common, pos, method.ngram)))
-    out.sort(key=lambda m: (-m.overlap, -m.ngrams, m.set, m.item_id))
     return out
 
 
@@ -421,7 +441,7 @@ class DecontaminateStage(Stage):
         texts = table.column("text").to_pylist()
         new_texts: dict[int, tuple[str, str]] = {}
         for i, text in enumerate(texts):
-            matches = find_matches(text or "", self.index, self.method)
+            matches = find_matches(text or "", self.index, self.method, None if self.action == "remove_span" else MAX_MATCHES)
             if not matches:
                 keep.append(i)
                 continue
