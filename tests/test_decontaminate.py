@@ -57,7 +57,7 @@ def test_quotes_and_paraphrases_are_rejected_boilerplate_is_kept(chabsa):
     assert all(d.name in rejected for d in quotes)
     assert sum(d.name in rejected for d in paraphrases) >= 0.9 * len(paraphrases)
     assert not any(kind[n].kind == "unrelated" for n in rejected)
-    # Precision on the labelled set (measured 0.978 in docs/benchmarks.md); most filings that share
+    # Precision on the labelled set (measured 0.978, docs/decontamination.md); most filings that share
     # the genre's phrases with chABSA are kept.
     true_pos = sum(truth[n] for n in rejected)
     assert true_pos / len(rejected) >= 0.95
