@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator
 
 from corpus.filters.rules import ProfileError, load_profile
+
+if TYPE_CHECKING:
+    from corpus.filters.decontaminate import EvalSet
 
 
 class SpecError(ValueError):
@@ -365,7 +368,7 @@ def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
     return []
 
 
-def evaluation_sets(loaded: LoadedSpec) -> list:
+def evaluation_sets(loaded: LoadedSpec) -> list[EvalSet]:
     """The spec's evaluation sets (corpus.filters.decontaminate.EvalSet), paths resolved."""
     from corpus.filters.decontaminate import EvalSet
 

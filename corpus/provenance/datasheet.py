@@ -53,8 +53,8 @@ def render(manifest: dict[str, Any]) -> str:
         "## 2. Scope and characteristics",
         "",
         f"Language: Japanese. Documents kept: {t['kept']}, tokens: {t['tokens']} "
-        f"(tokenizer `{manifest['tokenizer']['model']}`, {manifest['tokenizer'].get('kind', 'sentencepiece')}, "
-        f"vocabulary {manifest['tokenizer'].get('vocab_size', '?')}, sha256 `{manifest['tokenizer']['sha256'][:16]}…`), "
+        f"(tokenizer `{manifest['tokenizer']['model']}`, {manifest['tokenizer']['kind']}, "
+        f"vocabulary {manifest['tokenizer']['vocab_size']}, sha256 `{manifest['tokenizer']['sha256'][:16]}…`), "
         f"in {len(manifest['shards'])} Parquet shard(s).",
         "",
         *_table(["licence", "docs", "tokens", "train_ok", "redistribute_ok", "commercial_ok"],

@@ -12,6 +12,7 @@ manifest and writes provenance, ATTRIBUTION.md, datasheet.md and croissant.json.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,7 @@ def decontamination_summary(output: Path, manifest: dict[str, Any]) -> dict[str,
 
     settings = manifest["pipeline"]["spec"]["decontamination"]
     base = Path(manifest["pipeline"]["spec_file"]).parent
-    sets = [EvalSet(s["name"], base / s["path"], s["text_field"], s["id_field"]) for s in settings["sets"]]
+    sets = [EvalSet(s["name"], Path(os.path.normpath(base / s["path"])), s["text_field"], s["id_field"]) for s in settings["sets"]]
     return decontamination_record(
         settings, sets, rejected_rows(output, manifest["rejected_files"]), kept_rows(output, manifest["shards"]), recorded_path
     )
