@@ -15,11 +15,14 @@ RUN_HELP = """\
 Run a pipeline spec over its inputs and write:
   DIR/shards/{train,validation}-NNNNN.parquet
                                kept documents (doc_id, text, n_tokens, source, license, url, locator, scores),
-                               token-budgeted, seeded hash order, split by doc_id hash (docs/shards.md)
-  DIR/rejected/*.parquet       every dropped record with stage, reason and duplicate_of
+                               token-budgeted, seeded hash order, split by doc_id hash (docs/shards.md);
+                               tokens of [tokenizer] model: a sentencepiece .model or a tokenizer.json
+  DIR/rejected/*.parquet       every dropped record with stage, reason and duplicate_of; with [decontamination],
+                               documents quoting an evaluation set (set, item id, matched text)
   DIR/manifest.json            spec + sha256, code and library versions, inputs, per-stage counts, shards, licences, mixing
   DIR/provenance/documents.parquet  one lineage record per document (kept or dropped)
   DIR/ATTRIBUTION.md, DIR/datasheet.md (OSAID Data Information), DIR/croissant.json (Croissant 1.1 + RAI)
+  DIR/README.md                Hugging Face dataset card (configs per split -> shards/; datasets.load_dataset(DIR))
   DIR/report.html              funnel, rejection reasons, tokens per source/licence, length histograms (offline)
   DIR/_work/                   per-partition checkpoints (re-running the same command resumes from them)
 
@@ -200,6 +203,7 @@ Re-verify a finished output directory from its files. Checks, each reported by n
   rejection records on disk by stage and reason; every kept document's licence allowed by the recorded
   [license_policy], its train_ok/redistribute_ok/commercial_ok flags, decisive evidence and attribution;
   every file against its JSON Schema in manifests/; provenance/documents.parquet rebuilt and compared;
+  README.md (dataset card) re-hashed; decontamination removals per evaluation set recounted;
   croissant.json required properties and per-shard sha256.
 Exit 0 when clean, 1 naming each discrepancy, 2 if DIR is not a directory."""
 
