@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus.filters.decontaminate import (
-    REASON, SPANS_COLUMN, DecontaminateStage, EvalSet, EvalSetError, Method, build_index, matching_form,
+    REASON, SPANS_COLUMN, DecontaminateStage, EvalSet, EvalSetError, Method, build_index, decontamination_record, matching_form,
 )
 from corpus.pipeline.spec import SpecError, load_spec
 
@@ -117,6 +117,24 @@ def test_the_index_is_built_once_and_keyed_by_content(chabsa, tmp_path):
     assert build_index([EvalSet("chabsa", changed, "text", "id")], Method(), tmp_path) != a
     meta = json.loads((a / "meta.json").read_text())
     assert meta["items"] == len(items) and meta["ngrams"] > 100_000
+
+
+def test_short_items_are_never_found_and_the_record_says_how_many_can_be(chabsa, tmp_path):
+    work, items, eval_set, docs, table = chabsa
+    short = next(i for i in items if 20 <= len(_squash(i["text"])) < 30)  # fewer than min_ngrams 13-grams
+    long = next(i for i in items if len(_squash(i["text"])) > 60)
+    doc = "前置きの文章。" + short["text"] + "。" + long["text"] + "。"
+    table = pa.table({"doc_id": ["d"], "locator": ["test:d"], "text": [doc], "text_sha256": ["x"], "n_chars": [len(doc)]})
+    row = _stage(work, eval_set).process(table).rejected.to_pylist()[0]
+    assert [m["item"] for m in json.loads(row["detail"])] == [long["id"]]
+    rec = decontamination_record(
+        {"method": "ngram_overlap", "ngram": 13, "min_overlap": 0.3, "min_ngrams": 20, "max_item_frequency": 10, "action": "reject", "sets": []},
+        [eval_set], [{**row, "stage": "decontaminate"}], [],
+    )
+    s = rec["sets"][0]
+    long_enough = sum(1 for i in items if len(_squash(i["text"])) >= 13 + 20 - 1)
+    assert s["items"] == len(items) and 0.5 * len(items) < s["items_detectable"] <= long_enough
+    assert s["documents_rejected"] == rec["documents_rejected"] == 1 and s["sha256"] == eval_set.sha256()
 
 
 def test_jsonl_parquet_csv_and_a_directory_give_the_same_items(chabsa, tmp_path):

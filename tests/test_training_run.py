@@ -148,7 +148,7 @@ def test_quoting_documents_are_rejected_with_evidence_and_boilerplate_kept(run_a
     # Manifest: the set, its sha256 and what it removed; the stage sits between quality and tokens.
     d = manifest["decontamination"]
     s = d["sets"][0]
-    assert s["name"] == "chabsa" and s["items"] == len(items)
+    assert s["name"] == "chabsa" and s["items"] == len(items) and 0 < s["items_detectable"] < s["items"]
     assert s["sha256"] == EvalSet("chabsa", root / "eval" / "chabsa.jsonl").sha256()
     assert s["files"][0]["sha256"] == __import__("hashlib").sha256((root / "eval" / "chabsa.jsonl").read_bytes()).hexdigest()
     assert d["documents_rejected"] == s["documents_rejected"] == len(decon) and d["documents_cut"] == 0
@@ -183,7 +183,9 @@ def test_audit_passes_and_checks_the_card_and_the_decontamination_counts(run_a, 
     assert {"provenance_sha256_mismatch", "decontamination_mismatch"} <= codes
 
 
-def test_the_dataset_card_is_what_the_hub_and_datasets_read(run_a, monkeypatch):
+def test_the_dataset_card_is_what_the_hub_and_datasets_read(run_a, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     from datasets import load_dataset
     from huggingface_hub import DatasetCard
 
@@ -196,11 +198,9 @@ def test_the_dataset_card_is_what_the_hub_and_datasets_read(run_a, monkeypatch):
     assert manifest["provenance"]["dataset_card"]["path"] == "README.md"
     body = card.text
     assert "chabsa" in body and str(manifest["totals"]["tokens"]) in body and "corpus export megatron" in body
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(out.parent / "hf-home"))
-    ds = load_dataset(str(out))
+    ds = load_dataset(str(out), cache_dir=str(tmp_path / "cache"))
     splits = manifest["shard_layout"]["splits"]
-    assert set(ds) == set(splits) and all(ds[s].num_rows == splits[s]["rows"] for s in splits)
+    assert {s: ds[s].num_rows for s in ds} == {s: v["rows"] for s, v in splits.items()}
 
 
 def test_megatron_export_reads_back_with_the_shards_tokens(run_a, tmp_path):

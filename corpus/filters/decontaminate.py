@@ -208,6 +208,44 @@ def index_key(sets: list[EvalSet], method: Method) -> str:
     })
 
 
+@dataclass
+class IndexArrays:
+    """An index in memory: distinct (hash, item) entries sorted by hash, without the common n-grams."""
+
+    hashes: np.ndarray
+    items: np.ndarray
+    item_ngrams: np.ndarray  # indexed n-grams per item
+    common: np.ndarray  # the n-grams dropped as the sets' own boilerplate, sorted
+    item_sets: list[str]
+    item_ids: list[str]
+
+
+def index_arrays(sets: list[EvalSet], method: Method) -> IndexArrays:
+    names, ids, chunks = [], [], []
+    for s in sets:
+        for item_id, text in s.items():
+            names.append(s.name)
+            ids.append(item_id)
+            chunks.append(matching_form(text)[0])
+    hashes, items = _item_ngrams(chunks, method.ngram)
+    pairs = np.unique(np.stack([hashes, items.astype(np.uint64)]), axis=1)  # distinct (hash, item), sorted by hash
+    h, it = pairs[0], pairs[1].astype(np.uint32)
+    uniq, freq = np.unique(h, return_counts=True)
+    common = np.repeat(freq > method.max_item_frequency, freq)
+    h, it = h[~common], it[~common]
+    per_item = np.bincount(it, minlength=len(ids)).astype(np.uint32)
+    return IndexArrays(h, it, per_item, uniq[freq > method.max_item_frequency], names, ids)
+
+
+def detectable_items(arrays: IndexArrays, method: Method) -> dict[str, int]:
+    """Per set, the items a document can be found to contain: those with at least ``min_ngrams``
+    indexed n-grams. Shorter items (headings, stock phrases) are never matched, by design."""
+    out = {name: 0 for name in arrays.item_sets}
+    for name, n in zip(arrays.item_sets, arrays.item_ngrams):
+        out[name] += int(n >= method.min_ngrams)
+    return out
+
+
 def build_index(sets: list[EvalSet], method: Method, root: Path) -> Path:
     """Build (or reuse) the index under ``root/<index_key>/`` and return that directory.
 
@@ -216,40 +254,22 @@ def build_index(sets: list[EvalSet], method: Method, root: Path) -> Path:
     final = root / index_key(sets, method)
     if (final / "meta.json").is_file():
         return final
-    names, ids, chunks, item_of, lengths = [], [], [], [], []
-    for set_index, s in enumerate(sets):
-        for item_id, text in s.items():
-            cps, _ = matching_form(text)
-            names.append(set_index)
-            ids.append(item_id)
-            chunks.append(cps)
-            lengths.append(len(cps))
-    hashes, items = _item_ngrams(chunks, method.ngram)
-    pairs = np.unique(np.stack([hashes, items.astype(np.uint64)]), axis=1)  # distinct (hash, item), sorted by hash
-    h, it = pairs[0], pairs[1].astype(np.uint32)
-    uniq, freq = np.unique(h, return_counts=True)
-    common = np.repeat(freq > method.max_item_frequency, freq)
-    h, it = h[~common], it[~common]
-    common_hashes = uniq[freq > method.max_item_frequency]
-    per_item = np.bincount(it, minlength=len(ids)).astype(np.uint32)
+    a = index_arrays(sets, method)
     tmp = root / f".{final.name}.tmp-{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
-    np.save(tmp / "hashes.npy", h)
-    np.save(tmp / "items.npy", it)
-    np.save(tmp / "item_ngrams.npy", per_item)
-    np.save(tmp / "common.npy", common_hashes)
-    np.save(tmp / "prefilter.npy", prefilter_bits(h))
-    pq.write_table(
-        pa.table({"set": pa.array([sets[i].name for i in names], pa.string()), "item_id": pa.array(ids, pa.string())}),
-        tmp / "items.parquet",
-    )
+    np.save(tmp / "hashes.npy", a.hashes)
+    np.save(tmp / "items.npy", a.items)
+    np.save(tmp / "item_ngrams.npy", a.item_ngrams)
+    np.save(tmp / "common.npy", a.common)
+    np.save(tmp / "prefilter.npy", prefilter_bits(a.hashes))
+    pq.write_table(pa.table({"set": pa.array(a.item_sets, pa.string()), "item_id": pa.array(a.item_ids, pa.string())}), tmp / "items.parquet")
     meta = {
         "ngram": method.ngram,
         "max_item_frequency": method.max_item_frequency,
-        "items": len(ids),
-        "ngrams": int(len(h)),
-        "common_ngrams_dropped": int(len(common_hashes)),
-        "items_without_ngrams": int((per_item == 0).sum()),
+        "items": len(a.item_ids),
+        "ngrams": int(len(a.hashes)),
+        "common_ngrams_dropped": int(len(a.common)),
+        "items_without_ngrams": int((a.item_ngrams == 0).sum()),
     }
     (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
     try:
@@ -492,16 +512,20 @@ def decontamination_record(
     recorded_path: Any = str,
 ) -> dict[str, Any]:
     """The manifest's ``decontamination`` block: the method, every set checked (files, sha256,
-    items) and how many documents each removed (rejected) or cut (``remove_span``), counted from
+    items, and how many of them are long enough to be found at all: the index is recomputed, a
+    few seconds for 10^5 items) and how many documents each removed (rejected) or cut (``remove_span``), counted from
     the rejection rows and the shards' ``decontam_removed`` column (a document is counted under
     every set among its recorded matches)."""
     counts = removal_counts(rejected, kept)
+    method = Method(settings["ngram"], settings["min_overlap"], settings["min_ngrams"], settings["max_item_frequency"])
+    detectable = detectable_items(index_arrays(sets, method), method)
     out_sets = []
     for s in sets:
         rec = s.record()
         rec["path"] = recorded_path(s.path)
         for f in rec["files"]:
             f["path"] = recorded_path(Path(f["path"]))
+        rec["items_detectable"] = detectable.get(s.name, 0)
         rec.update(counts["sets"].get(s.name, {"documents_rejected": 0, "documents_cut": 0}))
         out_sets.append(rec)
     return {

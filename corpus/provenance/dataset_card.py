@@ -87,8 +87,8 @@ def _decontamination(manifest: dict[str, Any]) -> list[str]:
         f"{'rejected' if d['action'] == 'reject' else 'kept with the matching span cut out'}. "
         f"{d['documents_rejected']} document(s) rejected, {d['documents_cut']} cut.",
         "",
-        *_table(["evaluation set", "items", "sha256", "documents rejected", "documents cut"],
-                [[s["name"], s["items"], f"`{s['sha256']}`", s["documents_rejected"], s["documents_cut"]] for s in d["sets"]]),
+        *_table(["evaluation set", "items", "items long enough to be found", "sha256", "documents rejected", "documents cut"],
+                [[s["name"], s["items"], s["items_detectable"], f"`{s['sha256']}`", s["documents_rejected"], s["documents_cut"]] for s in d["sets"]]),
         "Each rejection (`rejected/*.parquet`, stage `decontaminate`) names the set, the item id and the matched text: "
         "`corpus inspect DIR DOC_ID` shows it.",
         "",

@@ -138,8 +138,8 @@ def decontamination_lines(d: dict[str, Any] | None) -> list[str]:
         f">= {d['min_ngrams']} n-grams; action `{d['action']}`): {d['documents_rejected']} document(s) rejected, "
         f"{d['documents_cut']} cut. Each rejection names the set, item id and matched text (`corpus inspect`).",
         "",
-        *_table(["evaluation set", "files", "items", "sha256", "documents rejected", "documents cut"],
-                [[s["name"], len(s["files"]), s["items"], s["sha256"], s["documents_rejected"], s["documents_cut"]] for s in d["sets"]]),
+        *_table(["evaluation set", "files", "items", "items long enough to be found", "sha256", "documents rejected", "documents cut"],
+                [[s["name"], len(s["files"]), s["items"], s["items_detectable"], s["sha256"], s["documents_rejected"], s["documents_cut"]] for s in d["sets"]]),
     ]
 
 
