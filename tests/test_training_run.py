@@ -11,6 +11,7 @@ not by Megatron.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import shutil
@@ -66,42 +67,33 @@ def _inputs(root: Path, docs, kinds: dict[str, int]) -> Path:
     return d
 
 
-def _run(root: Path, shared, kinds, model, extra):
+def _run(root: Path, shared, kinds: dict[str, int], model: Path, shards: str, action: str):
+    """One pipeline run over labelled documents, checked against the even half of chABSA."""
     items = write_eval_set(shared, root / "eval" / "chabsa.jsonl")
     docs = labelled_docs(shared, items)
-    extra += f'\n[quality]\nprofile = "basic"\n\n[decontamination]\n{extra_decon(root)}'
+    extra = (
+        f'\n[shards]\ntarget_tokens = 40000\nvalidation_fraction = 0.25\n{shards}\n[quality]\nprofile = "basic"\n\n'
+        f'[decontamination]\naction = "{action}"\n[[decontamination.sets]]\nname = "chabsa"\n'
+        f'path = "{root / "eval" / "chabsa.jsonl"}"\nid_field = "id"\n'
+    )
     spec = write_spec(root / "spec.toml", [(_inputs(root, docs, kinds), "filings", "CC-BY-4.0")], extra, model=model)
-    return run_pipeline(load_spec(spec), root / "out"), items, {d.name: d for d in docs}
-
-
-def extra_decon(root: Path) -> str:
-    return f'[[decontamination.sets]]\nname = "chabsa"\npath = "{root / "eval" / "chabsa.jsonl"}"\nid_field = "id"\n'
+    result = run_pipeline(load_spec(spec), root / "out")
+    return result.output, result.manifest, items, {d.name: d for d in docs}, root
 
 
 @pytest.fixture(scope="module")
 def run_a(ray_local, shared, bpe_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("train-a")
-    extra = "\n[shards]\ntarget_tokens = 40000\nvalidation_fraction = 0.25\ninput_ids = true\n"
-    result, items, docs = _run(root, shared, {"quote": 10, "paraphrase": 8, "boilerplate": 20, "unrelated": 6}, bpe_model, extra)
-    return result.output, result.manifest, items, docs, root
-
-
-def _doc_name(row) -> str:
-    return Path(row["locator"].split(":", 1)[1]).stem
+    kinds = {"quote": 10, "paraphrase": 8, "boilerplate": 20, "unrelated": 6}
+    return _run(tmp_path_factory.mktemp("train-a"), shared, kinds, bpe_model, "input_ids = true\n", "reject")
 
 
 @pytest.fixture(scope="module")
 def run_b_remove_span(ray_local, shared, tmp_path_factory):
-    root = tmp_path_factory.mktemp("train-b")
-    items = write_eval_set(shared, root / "eval" / "chabsa.jsonl")
-    docs = labelled_docs(shared, items)
-    extra = (
-        '\n[shards]\ntarget_tokens = 40000\nvalidation_fraction = 0.25\n\n[quality]\nprofile = "basic"\n\n'
-        f'[decontamination]\naction = "remove_span"\n{extra_decon(root)}'
-    )
-    spec = write_spec(root / "spec.toml", [(_inputs(root, docs, {"quote": 6, "unrelated": 4}), "filings", "CC-BY-4.0")], extra, model=SAMPLE_MODEL)
-    result = run_pipeline(load_spec(spec), root / "out")
-    return result.output, result.manifest, items, {d.name: d for d in docs}, root
+    return _run(tmp_path_factory.mktemp("train-b"), shared, {"quote": 6, "unrelated": 4}, SAMPLE_MODEL, "", "remove_span")
+
+
+def _doc_name(row) -> str:
+    return Path(row["locator"].split(":", 1)[1]).stem
 
 
 def _shard_rows(out: Path, manifest, columns=None):
@@ -115,7 +107,7 @@ def test_a_tokenizer_json_run_counts_in_the_librarys_own_tokens(run_a, bpe_model
     out, manifest, *_ = run_a
     tok = manifest["tokenizer"]
     assert tok["kind"] == "huggingface" and tok["vocab_size"] == 3000 and tok["eod_token"] == "<|endoftext|>"
-    assert tok["sha256"] == __import__("hashlib").sha256(bpe_model.read_bytes()).hexdigest()
+    assert tok["sha256"] == hashlib.sha256(bpe_model.read_bytes()).hexdigest()
     hf = HFTokenizer.from_file(str(bpe_model))
     rows = _shard_rows(out, manifest, ["text", "n_tokens", "input_ids"])
     expected = [e.ids for e in hf.encode_batch([r["text"] for r in rows], add_special_tokens=False)]
@@ -150,7 +142,7 @@ def test_quoting_documents_are_rejected_with_evidence_and_boilerplate_kept(run_a
     s = d["sets"][0]
     assert s["name"] == "chabsa" and s["items"] == len(items) and 0 < s["items_detectable"] < s["items"]
     assert s["sha256"] == EvalSet("chabsa", root / "eval" / "chabsa.jsonl").sha256()
-    assert s["files"][0]["sha256"] == __import__("hashlib").sha256((root / "eval" / "chabsa.jsonl").read_bytes()).hexdigest()
+    assert s["files"][0]["sha256"] == hashlib.sha256((root / "eval" / "chabsa.jsonl").read_bytes()).hexdigest()
     assert d["documents_rejected"] == s["documents_rejected"] == len(decon) and d["documents_cut"] == 0
     names = [st["name"] for st in manifest["stages"]]
     assert names.index("quality") < names.index("decontaminate") < names.index("tokens")
