@@ -27,7 +27,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from corpus.filters.decontaminate import DecontaminateStage, EvalSet, Index, Method, build_index, find_matches
+from corpus.filters.decontaminate import DecontaminateStage
+from corpus.filters.eval_sets import EvalSet
+from corpus.filters.overlap_index import Index, Method, build_index, find_matches
 from corpus.tokens.counter import TokenCountStage
 from corpus.tokens.tokenizer import load_tokenizer
 from corpus.tokens.train import train_bpe
@@ -131,7 +133,8 @@ def main() -> None:
         "labelled set (all kinds)": docs,
         "filings not in the set (clean)": [d for d, t in zip(docs, truth) if d.kind == "boilerplate" and not t],
     }
-    print("corpus                          docs  chars      | decontam 3k items | decontam 100k items | sentencepiece | BPE tokenizer.json | ratios (decontam 100k / sp, / bpe)")
+    big_n = f"{(args.scale_items + len(items)) // 1000}k"
+    print(f"corpus                          docs  chars      | decontam {len(items) // 1000}k items | decontam {big_n} items | sentencepiece | BPE tokenizer.json | ratios (decontam {big_n} / sp, / bpe)")
     for name, ds in corpora.items():
         table = pa.table({"doc_id": [d.name for d in ds], "locator": [d.name for d in ds], "text": [d.text for d in ds]})
         chars = sum(len(d.text) for d in ds)

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from corpus.filters.decontaminate import (
-    REASON, SPANS_COLUMN, DecontaminateStage, EvalSet, EvalSetError, Method, build_index, decontamination_record, matching_form,
-)
+from corpus.filters.decontaminate import REASON, SPANS_COLUMN, DecontaminateStage, decontamination_record
+from corpus.filters.eval_sets import EvalSet, EvalSetError
+from corpus.filters.overlap_index import Method, build_index, matching_form
 from corpus.pipeline.spec import SpecError, load_spec
 
 from conftest import write_spec

@@ -25,7 +25,9 @@ import sentencepiece as spm
 from tokenizers import Tokenizer as HFTokenizer
 
 from corpus.cli import main
-from corpus.filters.decontaminate import SPANS_COLUMN, EvalSet, matching_form
+from corpus.filters.decontaminate import SPANS_COLUMN
+from corpus.filters.eval_sets import EvalSet
+from corpus.filters.overlap_index import matching_form
 from corpus.pipeline.runner import run_pipeline
 from corpus.pipeline.spec import load_spec
 from corpus.provenance.audit import audit

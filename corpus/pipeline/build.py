@@ -11,7 +11,8 @@ from corpus.dedup.minhash import MinHasher
 from corpus.dedup.reference import signature_settings
 from corpus.extract.stage import ExtractStage
 from corpus.filters.boilerplate import BoilerplateStage
-from corpus.filters.decontaminate import DecontaminateStage, Method, build_index
+from corpus.filters.decontaminate import DecontaminateStage
+from corpus.filters.overlap_index import Method, build_index
 from corpus.filters.pii import PiiStage
 from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses_path, default_sources_path
 from corpus.filters.quality import QualityStage

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 from corpus.filters.rules import ProfileError, load_profile
 
 if TYPE_CHECKING:
-    from corpus.filters.decontaminate import EvalSet
+    from corpus.filters.eval_sets import EvalSet
 
 
 class SpecError(ValueError):
@@ -370,7 +370,7 @@ def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
 
 def evaluation_sets(loaded: LoadedSpec) -> list[EvalSet]:
     """The spec's evaluation sets (corpus.filters.decontaminate.EvalSet), paths resolved."""
-    from corpus.filters.decontaminate import EvalSet
+    from corpus.filters.eval_sets import EvalSet
 
     d = loaded.spec.decontamination
     return [EvalSet(s.name, loaded.resolve(s.path), s.text_field, s.id_field) for s in d.sets] if d else []
@@ -378,7 +378,7 @@ def evaluation_sets(loaded: LoadedSpec) -> list[EvalSet]:
 
 def decontamination_problems(loaded: LoadedSpec) -> list[str]:
     """Every evaluation set must be readable to its last record, with text in the named field."""
-    from corpus.filters.decontaminate import EvalSetError
+    from corpus.filters.eval_sets import EvalSetError
 
     out = []
     for i, s in enumerate(evaluation_sets(loaded)):

@@ -210,7 +210,8 @@ def finish_run(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 def decontamination_summary(output: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """The evaluation sets checked (resolved against the spec file, as the run read them) and what
     each removed, from the rejections and shards."""
-    from corpus.filters.decontaminate import EvalSet, decontamination_record
+    from corpus.filters.decontaminate import decontamination_record
+    from corpus.filters.eval_sets import EvalSet
     from corpus.sources.inputs import recorded_path
 
     settings = manifest["pipeline"]["spec"]["decontamination"]
