@@ -253,3 +253,16 @@ def test_b_remove_span_keeps_documents_and_export_tokenises_with_the_checked_mod
     other = tmp_path / "other.model"
     other.write_bytes(SAMPLE_MODEL.read_bytes() + b"\x00")
     assert main(["export", "megatron", str(out), "--output", str(tmp_path / "m2"), "--tokenizer", str(other)]) == 2
+
+
+def test_licences_outside_the_hubs_list_are_named_and_linked(run_a):
+    from corpus.provenance.dataset_card import header, size_category
+
+    out, manifest, *_ = run_a
+    m = json.loads(json.dumps(manifest))
+    m["licenses"]["by_license"]["LicenseRef-JP-Copyright-Art13"] = m["licenses"]["by_license"]["CC-BY-4.0"]
+    head = header(m)
+    assert head["license"] == ["cc-by-4.0", "other"]
+    assert head["license_name"] == "licenseref-jp-copyright-art13" and head["license_link"] == "ATTRIBUTION.md"
+    assert "license_name" not in header(manifest)
+    assert [size_category(n) for n in (999, 1000, 99_999, 10**6, 10**13)] == ["n<1K", "1K<n<10K", "10K<n<100K", "1M<n<10M", "n>1T"]

@@ -46,8 +46,13 @@ def header(manifest: dict[str, Any]) -> dict[str, Any]:
     head: dict[str, Any] = {}
     if files:
         head["configs"] = [{"config_name": "default", "data_files": files}]
+    kept_licenses = list(manifest["licenses"]["by_license"])
+    head["license"] = hub_licenses(kept_licenses)
+    others = sorted(i.lower() for i in kept_licenses if i not in HUB_LICENSES)
+    if others:  # the Hub's fields for licences outside its list: an id, and the file with their terms
+        head["license_name"] = "-and-".join(others)
+        head["license_link"] = "ATTRIBUTION.md"
     head.update({
-        "license": hub_licenses(list(manifest["licenses"]["by_license"])),
         "language": ["ja"],
         "size_categories": [size_category(sum(s["rows"] for s in splits.values()))],
         "task_categories": ["text-generation"],
