@@ -130,7 +130,7 @@ def write_spec(path: Path, kind: str, inputs: Path, workers: int | None) -> Path
     ray = f"\n[ray.documents]\nconcurrency = {workers}\n" if workers else ""
     path.write_text(
         f'[pipeline]\nname = "scale-{kind}"\n\n[[inputs]]\npath = "{inputs}"\nsource = "scale-{kind}"\nlicense = "{lic}"\nformat = "{fmt}"\n\n'
-        f'[tokenizer]\nmodel = "{REPO / "tokenizers" / "sample.model"}"\n\n[dedup.near]\nenabled = true\n\n'
+        f'[tokenizer]\nmodel = "{REPO / "tokenizer-models" / "sample.model"}"\n\n[dedup.near]\nenabled = true\n\n'
         f"[shards]\ntarget_tokens = 20000000\n\n[partitioning]\nmax_bytes = 16777216\n{ray}",
         encoding="utf-8",
     )

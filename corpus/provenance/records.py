@@ -58,6 +58,7 @@ STAGE_FACTS = {
     "license": ["license", "legal_basis", "train_ok", "redistribute_ok", "commercial_ok", "license_conflict"],
     "extract": ["charset", "charset_evidence", "title"],
     "normalize": ["n_chars", "text_sha256"],
+    "decontaminate": ["decontam_removed"],
     "tokens": ["n_tokens"],
 }
 

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpus.filters.decontaminate import SPANS_COLUMN, STAGE as DECONTAMINATE, removal_counts
 from corpus.filters.pii import PII_TYPES
 from corpus.io import storage
 from corpus.provenance.attribution import MAX_LINES_PER_GROUP
@@ -24,7 +25,7 @@ NEAR_DUP_COLUMN = "dup_cluster_size"
 HIST_BINS = 30
 _BATCH = 16384
 _SHARD_COLUMNS = ["doc_id", "source", "license", "attribution", "n_tokens", "n_chars", "copy", "license_conflict", NEAR_DUP_COLUMN,
-                  BOILERPLATE_COLUMN, *FLAGS, *(f"pii_{t}" for t in PII_TYPES)]
+                  BOILERPLATE_COLUMN, SPANS_COLUMN, *FLAGS, *(f"pii_{t}" for t in PII_TYPES)]
 
 
 def _histogram(values: list[np.ndarray]) -> dict[str, list]:
@@ -63,6 +64,8 @@ def summarize(output: str, shards: list[dict[str, Any]], rejected_files: list[di
     lengths: dict[str, list[np.ndarray]] = {"n_tokens": [], "n_chars": []}
     near_sizes: Counter = Counter()
     has_near = False
+    per_source: dict[str, dict[str, Any]] = {}
+    cut: list[dict[str, Any]] = []  # decontamination: kept documents with a span removed (few)
     for entry in shards:
         location = storage.join(output, entry["path"])
         names = storage.read_schema(location).names
@@ -73,6 +76,15 @@ def summarize(output: str, shards: list[dict[str, Any]], rejected_files: list[di
             _group_sum(t, "source", tokens_by_source)
             _group_sum(t, "license", tokens_by_license)
             first = t.filter(pc.equal(t.column("copy"), 0)) if "copy" in t.column_names else t
+            for r in t.select([c for c in ("source", "license", "n_tokens", "copy") if c in t.column_names]).to_pylist():
+                src = per_source.setdefault(r.get("source") or "unknown", {"rows": 0, "docs": 0, "tokens": 0, "licenses": set()})
+                src["rows"] += 1
+                src["docs"] += not r.get("copy")
+                src["tokens"] += r.get("n_tokens") or 0
+                src["licenses"].add(r.get("license") or "NOASSERTION")
+            if SPANS_COLUMN in first.column_names:
+                spans = first.filter(pc.is_valid(first.column(SPANS_COLUMN)))
+                cut.extend({SPANS_COLUMN: v} for v in spans.column(SPANS_COLUMN).to_pylist())
             for r in t.select([c for c in ("license", "n_tokens", "license_conflict", *FLAGS) if c in t.column_names]).to_pylist():
                 entry_l = by_license[r.get("license") or "NOASSERTION"]
                 entry_l["docs"] += 1
@@ -101,13 +113,16 @@ def summarize(output: str, shards: list[dict[str, Any]], rejected_files: list[di
             if NEAR_DUP_COLUMN in first.column_names:
                 near_sizes.update(v for v in first.column(NEAR_DUP_COLUMN).to_pylist() if v)
     exact_sizes: Counter = Counter()
+    decontaminated: list[dict[str, Any]] = []
     for entry in rejected_files:
         location = storage.join(output, entry["path"])
         if "duplicate_of" not in storage.read_schema(location).names:
             continue
-        t = storage.read_table(location, columns=["stage", "duplicate_of"])
+        t = storage.read_table(location, columns=["stage", "duplicate_of", "detail"])
         exact = t.filter(pc.equal(t.column("stage"), "dedup_exact"))
         exact_sizes.update(Counter(exact.column("duplicate_of").to_pylist()).values())
+        found = t.filter(pc.equal(t.column("stage"), DECONTAMINATE))
+        decontaminated.extend({"stage": DECONTAMINATE, "detail": d} for d in found.column("detail").to_pylist())
     return {
         "licenses": {
             "by_license": {k: dict(sorted(v.items())) for k, v in sorted(by_license.items())},
@@ -120,6 +135,8 @@ def summarize(output: str, shards: list[dict[str, Any]], rejected_files: list[di
             for s, lic in sorted(attribution)
         ],
         "cleaning": dict(sorted(cleaning.items())),
+        "per_source": {k: {**v, "licenses": sorted(v["licenses"])} for k, v in sorted(per_source.items())},
+        "decontamination": removal_counts(decontaminated, cut),
         "report": {
             "tokens_by_source": dict(tokens_by_source.most_common()),
             "tokens_by_license": dict(tokens_by_license.most_common()),
