@@ -189,7 +189,8 @@ def run(spec: Path, out: Path) -> dict:
         raise SystemExit(f"corpus run failed ({proc.returncode}):\n{err.decode()[-3000:]}")
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return {"wall": wall, "driver_peak_rss": peaks["driver"], "tree_peak_rss": peaks["tree"], "totals": m["totals"],
-            "workers": m["volatile"].get("workers"), "stages": {s["name"]: s["rejected"] for s in m["stages"] if s["rejected"]}}
+            "workers": m["volatile"].get("workers"), "step_seconds": m["volatile"].get("step_seconds"),
+            "stages": {s["name"]: s["rejected"] for s in m["stages"] if s["rejected"]}}
 
 
 def main() -> None:
@@ -212,7 +213,8 @@ def main() -> None:
         first = first or per_doc
         r.update(kind=args.kind, docs=n, chars=chars, cores=cores, docs_per_s=n / r["wall"], chars_per_s_per_core=chars / r["wall"] / cores)
         print(f"{n:>9,} {r['wall']:8.1f} {r['docs_per_s']:8.0f} {r['chars_per_s_per_core'] / 1e6:6.2f} "
-              f"{r['driver_peak_rss'] / 2**20:8.0f} {r['tree_peak_rss'] / 2**20:8.0f} {per_doc / first:6.2f}  kept {r['totals']['kept']:,} rejected {r['stages']}", flush=True)
+              f"{r['driver_peak_rss'] / 2**20:8.0f} {r['tree_peak_rss'] / 2**20:8.0f} {per_doc / first:6.2f}  kept {r['totals']['kept']:,}; "
+              f"steps (s) {r['step_seconds']}", flush=True)
         if args.results:
             with args.results.open("a") as fh:
                 fh.write(json.dumps(r) + "\n")

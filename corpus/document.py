@@ -93,13 +93,20 @@ def make_doc_id(locator: str, content_sha256: str) -> str:
     return hashlib.sha256(f"{locator}\n{content_sha256}".encode("utf-8")).hexdigest()[:32]
 
 
+def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """A table of ``schema`` from row dicts, missing keys as nulls, extra keys ignored.
+
+    Built column by column (one list per field), which is several times faster than a dict per
+    row when a batch has dozens of columns.
+    """
+    return pa.table([pa.array([r.get(f.name) for r in rows], f.type) for f in schema], schema=schema)
+
+
 def docs_from_rows(rows: list[dict], schema: pa.Schema = DOC_SCHEMA) -> pa.Table:
     """Build a document table from row dicts, filling missing columns with nulls."""
-    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
+    return table_from_rows(rows, schema)
 
 
 def rejects_from_rows(rows: list[dict]) -> pa.Table:
     """Build a rejected-record table from row dicts, filling missing columns with nulls."""
-    return pa.Table.from_pylist(
-        [{f.name: r.get(f.name) for f in REJECT_SCHEMA} for r in rows], schema=REJECT_SCHEMA
-    )
+    return table_from_rows(rows, REJECT_SCHEMA)

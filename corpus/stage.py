@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from corpus.document import REJECT_SCHEMA, rejects_from_rows
+from corpus.document import REJECT_SCHEMA, rejects_from_rows, table_from_rows
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,7 @@ class RowStage(Stage):
                 rejected.append(reject_row(row, self.name, result))
             else:
                 kept.append(result)
-        schema = self.output_schema(table.schema)
-        kept_table = pa.Table.from_pylist(
-            [{f.name: r.get(f.name) for f in schema} for r in kept], schema=schema
-        )
-        return StageOutput(kept_table, rejects_from_rows(rejected))
+        return StageOutput(table_from_rows(kept, self.output_schema(table.schema)), rejects_from_rows(rejected))
 
 
 def stage_error(exc: BaseException) -> Rejection:
@@ -199,8 +195,7 @@ def run_row_stages(table: pa.Table, stages: list[RowStage], counts: dict[str, St
             row = result
         else:
             kept.append(row)
-    kept_table = pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in kept], schema=schema)
-    return StageOutput(kept_table, rejects_from_rows(rejected))
+    return StageOutput(table_from_rows(kept, schema), rejects_from_rows(rejected))
 
 
 def count_output(table_in: pa.Table, out: StageOutput) -> StageCounts:

@@ -107,11 +107,15 @@ def run_pipeline(
         storage.delete_dir(state.work("run"))
         sections: dict[str, Any] = {}
         volatile: dict[str, Any] = {}
+        seconds: dict[str, float] = {}
         for step in steps_for(loaded):
+            t_step = time.monotonic()
             result = step.run(state)
+            seconds[step.__name__.rsplit(".", 1)[-1]] = round(time.monotonic() - t_step, 3)
             state.stages.extend(result.stages)
             sections.update(result.manifest)
             volatile.update(result.volatile)
+        volatile["step_seconds"] = seconds
     finally:
         pool.shutdown()
     stages = [{"name": r.name, **r.counts.to_dict()} for r in state.stages]
