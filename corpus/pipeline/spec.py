@@ -243,9 +243,9 @@ class StageResources(_Strict):
 
 class RaySpec(_Strict):
     num_cpus: PositiveInt | None = Field(None, description="CPUs of the embedded local Ray (ignored with --address).")
-    documents: StageResources = StageResources()
-    shards: StageResources = StageResources()
-    dedup: StageResources = StageResources()
+    documents: StageResources = Field(
+        StageResources(), description="The run's worker pool: CPUs per worker and how many workers; every task of the run runs on it."
+    )
 
 
 class LicensePolicySpec(_Strict):
