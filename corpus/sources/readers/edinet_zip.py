@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -120,6 +121,13 @@ def read_filing(data: bytes, limits: ReadLimits) -> Filing:
     return Filing(xbrl.FilingFacts(facts, stem), sections, problems, encoding, is_package)
 
 
+@lru_cache(maxsize=2)
+def _sections_of(data: bytes) -> tuple[xbrl.Section, ...]:
+    """The sections of a package, remembered for the last packages: ``corpus inspect`` and audits
+    reopen many sections of one filing, and each would parse the whole package again."""
+    return tuple(read_filing(data, ReadLimits()).sections)
+
+
 @register
 class EdinetZipReader(Reader):
     kind = "edinet_zip"
@@ -176,8 +184,7 @@ class EdinetZipReader(Reader):
     def payload_of(self, data: bytes, part: str | None) -> bytes:
         _, _, rest = (part or "").partition("/")
         key, _, table = rest.partition("/")
-        filing = read_filing(data, ReadLimits())
-        for s in filing.sections:
+        for s in _sections_of(data):
             if s.key == key:
                 if not table:
                     return s.payload()
