@@ -76,6 +76,19 @@ def run_copy(tmp_path: Path, name: str, inputs: list[Path], registry: Path) -> P
     return write(tmp_path / name, spec)
 
 
+def crawl_and_run(tmp_path: Path, name: str, pages: list[str], prefixes: dict[str, list[str]]) -> tuple[Path, dict, list[dict], list[dict]]:
+    """Crawl ``pages`` with the pipeline's crawl spec, run its run spec over both WARC directories
+    (the fetch already done), audit: (output, manifest, kept rows, rejected rows)."""
+    assert main(["crawl", str(crawl_copy(tmp_path, f"{name}.crawl.toml", pages)), "--output", str(tmp_path / "crawl")]) == 0
+    spec = run_copy(tmp_path, f"{name}.toml", [tmp_path / "fetch" / "warc", tmp_path / "crawl" / "warc"], registry_with(tmp_path, prefixes))
+    out = tmp_path / "run"
+    manifest = run_pipeline(load_spec(spec), out).manifest
+    report = audit(str(out))
+    assert report.ok, [str(f) for f in report.findings]
+    assert manifest["totals"]["accounting_ok"]
+    return out, manifest, shard_rows(out), rejected_rows(out)
+
+
 def shard_rows(out: Path) -> list[dict]:
     rows = []
     for path in sorted((out / "shards").glob("*.parquet")):
@@ -122,18 +135,8 @@ def test_jp_finance_pipeline_end_to_end(shared, tmp_path, web, ray_local, monkey
         assert [f["url"].split("?")[0].rsplit("/", 1)[1] for f in failed] == ["S100GONE"]
     finally:
         api.stop()
-    pages = [web.base + "/gov/note.html", web.base + "/law/a.html"]
-    assert main(["crawl", str(crawl_copy(tmp_path, "jp-finance.crawl.toml", pages)), "--output", str(tmp_path / "crawl")]) == 0
-
-    registry = registry_with(tmp_path, {"edinet-filings": [api.base + "/api/v2/"], "fsa": [web.base + "/"]})
-    spec = run_copy(tmp_path, "jp-finance.toml", [tmp_path / "fetch" / "warc", tmp_path / "crawl" / "warc"], registry)
-    out = tmp_path / "run"
-    manifest = run_pipeline(load_spec(spec), out).manifest
-    report = audit(str(out))
-    assert report.ok, [str(f) for f in report.findings]
-    assert manifest["totals"]["accounting_ok"]
-
-    kept, rejected = shard_rows(out), rejected_rows(out)
+    out, manifest, kept, rejected = crawl_and_run(tmp_path, "jp-finance", [web.base + "/gov/note.html", web.base + "/law/a.html"],
+                                                  {"edinet-filings": [api.base + "/api/v2/"], "fsa": [web.base + "/"]})
     # the filing section written out in full is in the shards, with the filing and its provenance
     capex = [r for r in kept if r["section"] == "OverviewOfCapitalExpendituresEtcTextBlock"]
     assert len(capex) == 1
@@ -183,21 +186,10 @@ def test_jp_government_pipeline_end_to_end(shared, tmp_path, web, ray_local, cap
     finally:
         egov.stop()
         kokkai.stop()
-    pages = [web.base + "/gov/note.html", web.base + "/law/b.html"]
-    assert main(["crawl", str(crawl_copy(tmp_path, "jp-government.crawl.toml", pages)), "--output", str(tmp_path / "crawl")]) == 0
-
-    registry = registry_with(tmp_path, {
+    out, manifest, kept, rejected = crawl_and_run(tmp_path, "jp-government", [web.base + "/gov/note.html", web.base + "/law/b.html"], {
         "egov-laws": [egov.base + "/api/2/", web.base + "/law/"], "kokkai": [kokkai.base + "/api/"],
         "digital-agency-note-2021": [web.base + "/gov/"],
     })
-    spec = run_copy(tmp_path, "jp-government.toml", [tmp_path / "fetch" / "warc", tmp_path / "crawl" / "warc"], registry)
-    out = tmp_path / "run"
-    manifest = run_pipeline(load_spec(spec), out).manifest
-    report = audit(str(out))
-    assert report.ok, [str(f) for f in report.findings]
-    assert manifest["totals"]["accounting_ok"]
-
-    kept, rejected = shard_rows(out), rejected_rows(out)
     # laws: one document per law as the API gave it, Art. 13, located by its WARC record
     laws = [r for r in kept if r["url"] and "/api/2/law_data/" in r["url"]]
     titles = {r["title"] for r in laws}
