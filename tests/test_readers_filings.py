@@ -262,3 +262,21 @@ def test_finance_filings_profile_drops_numeric_tables_and_keeps_the_narrative(fi
     # the officers' table is text, not numbers
     officers = next(r for r in rows if r["locator"].endswith("InformationAboutOfficersTextBlock/table1"))
     assert compute_signals(officers["text"], ["numeric_cell_fraction"])["numeric_cell_fraction"] < 0.2
+
+
+def test_a_filing_member_inflating_to_a_gibibyte_costs_a_few_mib(shared, tmp_path):
+    """A 1 MB filing package whose one member inflates to 1 GiB (declared truthfully, so the CRC
+    would pass), read in a fresh process with a 4 MiB limit: one too_large, memory growth bounded."""
+    from test_reader_limits import BUDGET, LIMIT, _peak_read
+
+    deflate, crc = zlib.compressobj(9, zlib.DEFLATED, -15), 0
+    chunk, parts = b"\0" * (1 << 20), []
+    for _ in range(1024):
+        parts.append(deflate.compress(chunk))
+        crc = zlib.crc32(chunk, crc)
+    body = b"".join(parts) + deflate.flush()
+    (tmp_path / "S100BOMB.zip").write_bytes(raw_zip("XBRL/PublicDoc/0101010_honbun_bomb_ixbrl.htm", body, 1 << 30, crc))
+    result = _peak_read(tmp_path / "S100BOMB.zip")
+    assert result["kept"] == [] and [(r["reason"], r["threshold"]) for r in result["rejected"]] == [("too_large", float(LIMIT))]
+    assert result["grew"] < BUDGET, f"reading grew resident memory by {result['grew'] / (1 << 20):.1f} MiB"
+    print(f"ZIP member inflating to 1 GiB ({len(body)} bytes deflated): peak RSS growth {result['grew'] / (1 << 20):.1f} MiB")
