@@ -50,6 +50,16 @@ def package(shared: Path, keep=lambda name: True, replace: dict[str, bytes] | No
     return buf.getvalue()
 
 
+def _with_copy(shared: Path, name: str) -> bytes:
+    """The sample package with the HTML file ``name`` in it a second time, under another name."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted((shared / EDINET_SAMPLE).iterdir()):
+            zf.writestr(f"XBRL/PublicDoc/{path.name}", path.read_bytes())
+        zf.writestr(f"XBRL/PublicDoc/{name.replace('0200000', '0200001')}", (shared / EDINET_SAMPLE / name).read_bytes())
+    return buf.getvalue()
+
+
 def raw_zip(name: str, deflated: bytes, declared: int, crc: int) -> bytes:
     """A one-member ZIP written by hand, so its header can say what it likes about the member's size."""
     n = name.encode()
@@ -135,6 +145,17 @@ def test_instance_textblocks_stand_in_where_the_html_is_missing(filing, shared, 
     mixed, rejected, _, _ = read(tmp_path / "b")
     assert [(r["reason"], r["locator"]) for r in rejected] == [("xml_parse_error", f"edinet:b/S100X991.zip#S100X991/{broken}")]
     assert {r["locator"].split("#")[1]: r["text"] for r in mixed} == whole
+    # a package that breaks the rules, with one HTML file twice: every section still has its own locator
+    twice = "0200000_honbun_" + STEM + "_ixbrl.htm"
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "S100X991.zip").write_bytes(_with_copy(shared, twice))
+    doubled, rejected, _, roots = read(tmp_path / "c")
+    locators = [r["locator"] for r in doubled]
+    assert rejected == [] and len(locators) == len(set(locators)) == len(rows) + 1
+    guarantee = "S100X991/InformationAboutCompanyWhichProvidesGuaranteeToReportingCompanyTextBlock"
+    pair = [r for r in doubled if r["locator"].split("#")[1].startswith(guarantee)]
+    assert [r["locator"].split("#")[1] for r in pair] == [guarantee + "@FilingDateInstant", guarantee + "@FilingDateInstant~2"]
+    assert all(r["text"] == whole[guarantee] and sha256_hex(reopen(r["locator"], roots).payload) == r["raw_sha256"] for r in pair)
 
 
 def test_filing_packages_are_bounded_and_broken_members_cost_only_themselves(shared, tmp_path):

@@ -343,12 +343,17 @@ def instance_sections(instance: Any, covered: set[tuple[str, str]]) -> list[Sect
 
 
 def assign_keys(sections: list[Section]) -> None:
-    """Section keys: the concept's local name, with ``@context`` for concepts that occur more than once."""
+    """Section keys: the concept's local name, with ``@context`` for concepts that occur more than
+    once, and ``~N`` should a concept repeat in one context too (a filing that breaks the rules
+    must still give every section its own locator)."""
     counts: dict[str, int] = {}
     for s in sections:
         counts[s.name] = counts.get(s.name, 0) + 1
+    seen: dict[str, int] = {}
     for s in sections:
-        s.key = s.name if counts[s.name] == 1 else f"{s.name}@{s.context}"
+        key = s.name if counts[s.name] == 1 else f"{s.name}@{s.context}"
+        seen[key] = seen.get(key, 0) + 1
+        s.key = key if seen[key] == 1 else f"{key}~{seen[key]}"
 
 
 @dataclass
