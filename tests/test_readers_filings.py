@@ -24,6 +24,7 @@ from corpus.filters.quality import QualityStage
 from corpus.filters.rules import load_profile
 from corpus.filters.signals import compute_signals
 from corpus.io.bounded import ReadLimits
+from corpus.sources.warc_write import HttpCapture, write_warc
 from corpus.text.normalize_stage import NormalizeStage
 
 from api_server import EDINET_SAMPLE, ApiServer, filing_zip
@@ -260,6 +261,13 @@ def test_egov_bulk_archive_file_reads_each_law(shared, tmp_path):
     assert rows[0]["text"] == next(r["text"] for r in singles if laws[0].name in r["locator"])
     for r in rows:
         assert sha256_hex(reopen(r["locator"], roots).payload) == r["raw_sha256"]
+    # in a WARC the archive is recognised by its LawID-named members; an .xlsx sent as octet-stream
+    # (a ZIP of XML too) is not taken for one and stays raw for the extract stage
+    xlsx = (shared / "finance/cpa_audit/CPA_AUDIT.xlsx").read_bytes()
+    caps = [HttpCapture("https://laws.e-gov.go.jp/bulkdownload?file_section=1", "2025-01-01T00:00:00Z", buf.getvalue(), "application/zip"),
+            HttpCapture("https://www.example.jp/exam.xlsx", "2025-01-01T00:00:00Z", xlsx, "application/octet-stream")]
+    rows, rejected, _, _ = read(write_warc(tmp_path / "w" / "bulk.warc.gz", caps))
+    assert rejected == [] and len(rows) == 6 and sum(1 for r in rows if r["raw"] == xlsx and r["text"] is None) == 1
 
 
 def test_finance_filings_profile_drops_numeric_tables_and_keeps_the_narrative(filing, shared):

@@ -60,11 +60,10 @@ FACTS = (
 
 
 def local(tag: Any) -> str:
-    """The local name of an element tag, lower-cased for HTML-parsed elements ('' for comments)."""
+    """The local name of a tag: ``{ns}p`` and (HTML parser) ``ix:nonnumeric`` alike; '' for comments."""
     if not isinstance(tag, str):
         return ""
-    name = tag.rpartition("}")[2] if tag.startswith("{") else tag.rpartition(":")[2]
-    return name
+    return tag.rpartition("}")[2] if tag.startswith("{") else tag.rpartition(":")[2]
 
 
 def is_ix(el: Any, name: str) -> bool:
@@ -263,7 +262,8 @@ class Section:
     def narrative(self) -> str:
         return "\n".join(self.rendered.lines)
 
-    def table_texts(self) -> list[tuple[str, Table]]:
+    def tables(self) -> list[tuple[str, Table]]:
+        """(caption, table) of each table with two or more columns, in document order."""
         return self.rendered.tables
 
 

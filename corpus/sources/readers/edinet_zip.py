@@ -177,7 +177,7 @@ class EdinetZipReader(Reader):
             if text:
                 yield origin.text_row(origin.locate(part=f"{name}/{s.key}"), text, sha256_hex(s.payload()), filing.encoding,
                                       evidence, "application/xhtml+xml", title=title, section=s.key, **columns)
-            for n, (caption, table) in enumerate(s.table_texts(), 1):
+            for n, (caption, table) in enumerate(s.tables(), 1):
                 yield origin.text_row(origin.locate(part=f"{name}/{s.key}/table{n}"), table.text(caption), sha256_hex(table.payload()),
                                       filing.encoding, evidence, "application/xhtml+xml", title=f"{title} 表{n}", section=s.key, **columns)
 
@@ -189,7 +189,7 @@ class EdinetZipReader(Reader):
                 if not table:
                     return s.payload()
                 n = int(table.removeprefix("table"))
-                tables = s.table_texts()
+                tables = s.tables()
                 if 1 <= n <= len(tables):
                     return tables[n - 1][1].payload()
                 raise LookupError(f"section {key!r} has {len(tables)} table(s), not {n}")

@@ -14,6 +14,7 @@ every law, or fetch by category.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from corpus.document import sha256_hex
@@ -25,6 +26,8 @@ from corpus.sources.rows import Item, Origin, too_large
 from corpus.sources.zip_members import ZipMemberError, ZipPackage, first_member_name
 from corpus.stage import Rejection
 
+#: e-Gov's LawID: era-year digits, law type, number (417AC0000000086: 平成17年法律第86号).
+LAW_ID = re.compile(r"\d{3}[A-Z]{2}\d{10}")
 #: The most an archive may inflate to, as a multiple of its size on the wire.
 MAX_RATIO = 100
 
@@ -41,11 +44,16 @@ class EgovBulkZipReader(Reader):
     locator_fragment = r"[^#]+"
     content_types = ZIP_TYPES
     multi_document = True
-    description = "e-Gov law XML bulk archive (ZIP), one document per law XML inside; locator lawzip:<path>#<member>"
+    description = "e-Gov law XML bulk archive (any ZIP that is not a filing package), one document per law XML inside; locator lawzip:<path>#<member>"
 
     def sniff(self, head: bytes) -> bool:
+        """A ZIP whose first member is named by a LawID (``417AC0000000086_…/…xml``), as e-Gov names
+        every law's folder and file, or is a folder. Deliberately narrow: an .xlsx or .docx served
+        as application/octet-stream is a ZIP of XML too. A ``.zip`` file nothing claims is still
+        read by this reader (the last resort for the suffix), and one without law XML is a named
+        rejection (``not_law_xml``)."""
         name = first_member_name(head)
-        return name is not None and (name.lower().endswith(".xml") or name.endswith("/")) and "XBRL/" not in name
+        return name is not None and (bool(LAW_ID.search(name)) or name.endswith("/"))
 
     def documents(self, data: bytes, origin: Origin, limits: ReadLimits) -> Iterator[Item]:
         try:
