@@ -289,6 +289,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from corpus.io import storage
+    from corpus.provenance.stats import format_stats, run_stats
+
+    if not storage.is_dir(args.dir):
+        _console().print(f"error: not a directory: {args.dir}", highlight=False)
+        return EXIT_USAGE
+    try:
+        stats = run_stats(args.dir)
+    except (OSError, ValueError, KeyError) as exc:
+        _console().print(f"error: cannot read the run's shards: {exc}", highlight=False)
+        return EXIT_FAILED
+    print(json.dumps(stats, ensure_ascii=False, indent=2) if args.json else format_stats(stats))
+    return EXIT_OK
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from corpus.provenance.inspect import NotFound, format_lineage, lineage
 
@@ -328,6 +344,15 @@ def cmd_export_megatron(args: argparse.Namespace) -> int:
     for split, s in summary["splits"].items():
         print(f"{split}: {s['documents']} documents, {s['tokens']} tokens (+{s['documents']} EOD) -> {Path(args.output) / s['prefix']}.{{bin,idx}}")
     return EXIT_OK
+STATS_HELP = """\
+Print what a finished run holds, without opening report.html or reading any text:
+  documents and tokens in total and by source, licence, document type (filings: 有価証券報告書, ...),
+  year (the filing period's end year, else the year fetched) and split (train/validation), each with
+  its share of the tokens; how many documents are train-only (not redistributable); and, from
+  manifest.json, how many documents were read, kept and rejected by stage.
+DIR is the output directory of `corpus run`, local or a URI (s3://bucket/run). Only a few columns of
+the shards are streamed (never the text), so it is quick on any size of run. Documents count each
+document once; tokens count every shard row (copies made by [mixing] included)."""
 
 
 AUDIT_HELP = """\
@@ -379,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
                          description=AUDIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     aud.add_argument("dir", help="output directory of `corpus run`")
     aud.set_defaults(func=cmd_audit)
+
+    st = sub.add_parser("stats", help="documents and tokens of a run by source, licence, document type, year (no text read)",
+                        description=STATS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    st.add_argument("dir", help="output directory of `corpus run` (local path or s3:// URI)")
+    st.add_argument("--json", action="store_true", help="print the figures as JSON")
+    st.set_defaults(func=cmd_stats)
 
     ins = sub.add_parser("inspect", help="one document's lineage: source, licence evidence, stage decisions, shard/row or drop reason",
                          description="Show where a document came from, its licence and the evidence for it, each stage's "

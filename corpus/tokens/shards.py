@@ -22,6 +22,7 @@ SHARD_COLUMNS = [
     "doc_id", "text", "n_tokens", "input_ids", "copy", "n_chars", "source", "license", "url", "locator", "title",
     "fetch_time", "raw_sha256", "text_sha256", "charset", "charset_evidence",
     "warc_record_id", "payload_digest", "dup_cluster_size",
+    "filing_id", "filer_code", "security_code", "doc_type", "period", "section", "source_fields",
     "license_evidence", "legal_basis", "train_ok", "redistribute_ok", "commercial_ok", "license_conflict", "attribution",
 ]
 
