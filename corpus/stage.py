@@ -121,22 +121,10 @@ class RowStage(Stage):
         return self.added_fields
 
     def process(self, table: pa.Table) -> StageOutput:
-        kept: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
-        for row in table.to_pylist():
-            try:
-                result = self.process_row(row)
-            except Exception as exc:  # one document's failure is that document's rejection
-                result = stage_error(exc)
-            if isinstance(result, Rejection):
-                rejected.append(reject_row(row, self.name, result))
-            else:
-                kept.append(result)
-        return StageOutput(table_from_rows(kept, self.output_schema(table.schema)), rejects_from_rows(rejected))
+        return run_row_stages(table, [self], {})
 
 
-def stage_error(exc: BaseException) -> Rejection:
-    """The rejection of a document a stage raised on: the exception's class and message."""
+class and message."""
     return Rejection("stage_error", detail=f"{type(exc).__name__}: {exc}"[:500])
 
 
