@@ -124,7 +124,8 @@ class RowStage(Stage):
         return run_row_stages(table, [self], {})
 
 
-class and message."""
+def stage_error(exc: BaseException) -> Rejection:
+    """The rejection of a document a stage raised on: the exception's class and message."""
     return Rejection("stage_error", detail=f"{type(exc).__name__}: {exc}"[:500])
 
 
