@@ -94,8 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     except Exception as exc:  # an error of the run itself: one line here, the whole story in the log
         log = save_traceback(exc, args.output)
-        console.print(f"[red]error:[/red] {describe(exc)}", highlight=False)
-        console.print(f"full traceback: {log}", highlight=False)
+        console.print(f"[red]error:[/red] {describe(exc)}", highlight=False, soft_wrap=True)  # one line, however long
+        console.print(f"full traceback: {log}", highlight=False, soft_wrap=True)
         if args.verbose:
             import traceback
 
