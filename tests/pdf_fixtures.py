@@ -46,3 +46,36 @@ def image_pdf(shared: Path) -> bytes:
     fig.savefig(buf, format="pdf")
     plt.close(fig)
     return buf.getvalue()
+
+
+def bomb_pdf(inflated: int, text: str = "Hello") -> bytes:
+    """A one-page PDF whose FlateDecode content stream inflates to ``inflated`` bytes (mostly
+    spaces after one line of text), compressed while streaming: a decompression bomb."""
+    import zlib
+
+    z = zlib.compressobj(9)
+    parts = [z.compress(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET\n".encode("ascii"))]
+    chunk = b" " * (1 << 20)
+    left = inflated
+    while left > 0:
+        parts.append(z.compress(chunk[: min(left, len(chunk))]))
+        left -= len(chunk)
+    parts.append(z.flush())
+    stream = b"".join(parts)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" /Filter /FlateDecode >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

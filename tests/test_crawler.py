@@ -20,7 +20,7 @@ from corpus.document import sha256_hex
 from corpus.sources.crawl.crawler import Crawler
 from corpus.sources.crawl.spec import CrawlSpec, CrawlSpecError, load_crawl_spec
 from corpus.sources.crawl.urls import canonicalize
-from corpus.sources.locate import open_locator
+from corpus.sources.registry import open_locator
 
 from conftest import write_spec
 from crawl_server import LAW_A, Server, Tracker
@@ -150,7 +150,7 @@ def test_warc_is_1_1_with_request_response_metadata_and_rotated(crawl, shared):
     # the log's offsets point at the response records
     for e in log:
         if e["event"] == "fetched":
-            rec = open_locator(f"warc:{out / 'warc' / e['warc']}#{e['offset']}")
+            rec = open_locator(f"warc:warc/{e['warc']}#{e['offset']}", {"warc": str(out / "warc")})
             assert rec.headers["WARC-Record-ID"] == e["record_id"] and rec.headers["WARC-Target-URI"] == e["url"]
 
 
@@ -219,7 +219,7 @@ def test_crawl_warc_through_the_pipeline_locators_open_their_records(crawl, ray_
     # /law/c.html and /busy.html serve the same page (so do /law/b.html and /flaky.html): one copy is kept
     assert srv.base + "/law/a.html" in urls and len(urls & {srv.base + "/law/c.html", srv.base + "/busy.html"}) == 1
     for doc in kept:
-        rec = open_locator(doc["locator"])
+        rec = open_locator(doc["locator"], {"warc": str(out / "warc")})  # the spec input's name -> its root
         assert rec.headers["WARC-Type"] == "response"
         assert rec.headers["WARC-Target-URI"] == doc["url"]
         assert rec.headers["WARC-Record-ID"] == doc["warc_record_id"]

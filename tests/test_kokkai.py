@@ -10,18 +10,21 @@ from lxml import etree
 
 from corpus.document import sha256_hex
 from corpus.filters.license import LicensePolicy, LicenseStage
-from corpus.sources.inputs import expand_input, kind_of
-from corpus.sources.kokkai import HEADER_SPEAKER, MEETING_FIELDS
-from corpus.sources.locate import open_locator
-from corpus.sources.read import read_inputs
+from corpus.sources.read import expand_input, read_inputs
+from corpus.sources.readers.kokkai_xml import HEADER_SPEAKER, MEETING_FIELDS
+from corpus.sources.registry import kind_of
+
+from readers_util import read, reopen
 
 MEETINGS = "diet/kokkai_api_meeting_xml"
 
 
 def _read(path: Path):
-    files, skipped = expand_input(path, "kokkai", "LicenseRef-JP-Kokkai-Art40")
-    table, rejected, counts = read_inputs(files)
-    return table.to_pylist(), rejected.to_pylist(), counts
+    return read(path, "kokkai", "LicenseRef-JP-Kokkai-Art40")
+
+
+def _kind(path: Path, forced: str | None = None) -> str | None:
+    return kind_of(path.name, path.read_bytes()[:4096], forced)
 
 
 def _meeting_speeches(shared, name: str) -> list[tuple[str, str]]:
@@ -31,13 +34,13 @@ def _meeting_speeches(shared, name: str) -> list[tuple[str, str]]:
 
 
 def test_meeting_responses_give_one_document_per_meeting_with_every_speech_in_order(shared):
-    rows, rejected, counts = _read(shared / MEETINGS)
+    rows, rejected, counts, _ = _read(shared / MEETINGS)
     assert not rejected and counts.docs_out == 7  # 2 + 2 + 3 meetings in the three responses
     by_issue = {r["locator"].rsplit("#", 1)[1]: r for r in rows}
     for name in ("1-end.xml", "212-end.xml", "212-plane.xml"):
         for issue, speeches in _meeting_speeches(shared, name):
             doc = by_issue[issue]
-            assert doc["locator"] == f"kokkai:{shared / MEETINGS / name}#{issue}"
+            assert doc["locator"] == f"kokkai:kokkai_api_meeting_xml/{name}#{issue}"
             assert doc["url"] == f"https://kokkai.ndl.go.jp/txt/{issue}"
             lines = doc["text"].split("\n")
             assert lines[0] == doc["title"]
@@ -52,8 +55,8 @@ def test_meeting_responses_give_one_document_per_meeting_with_every_speech_in_or
 
 
 def test_each_locator_reopens_the_meetings_exact_records(shared):
-    rows, _, _ = _read(shared / MEETINGS)
-    payloads = {r["doc_id"]: open_locator(r["locator"]).payload for r in rows}
+    rows, _, _, roots = _read(shared / MEETINGS)
+    payloads = {r["doc_id"]: reopen(r["locator"], roots).payload for r in rows}
     for r in rows:
         assert sha256_hex(payloads[r["doc_id"]]) == r["raw_sha256"]
         assert r["locator"].rsplit("#", 1)[1].encode() in payloads[r["doc_id"]]
@@ -83,14 +86,14 @@ def test_speech_endpoint_records_are_grouped_into_their_meetings(shared, tmp_pat
     (tmp_path / "speeches.xml").write_bytes(etree.tostring(speech_root, xml_declaration=True, encoding="UTF-8"))
     shutil.copy(shared / MEETINGS / "212-plane.xml", tmp_path / "meetings.xml")
 
-    rows, rejected, _ = _read(tmp_path)
+    rows, rejected, _, roots = _read(tmp_path)
     assert not rejected
     from_meetings = {r["locator"].rsplit("#", 1)[1]: r for r in rows if "meetings.xml" in r["locator"]}
     from_speeches = {r["locator"].rsplit("#", 1)[1]: r for r in rows if "speeches.xml" in r["locator"]}
     assert from_speeches.keys() == from_meetings.keys() and len(from_speeches) == 3
     for issue, doc in from_speeches.items():
         assert doc["text"] == from_meetings[issue]["text"] and doc["title"] == from_meetings[issue]["title"]
-        assert sha256_hex(open_locator(doc["locator"]).payload) == doc["raw_sha256"]
+        assert sha256_hex(reopen(doc["locator"], roots).payload) == doc["raw_sha256"]
 
 
 def test_api_errors_empty_responses_and_broken_xml_are_rejections(shared, tmp_path):
@@ -103,7 +106,7 @@ def test_api_errors_empty_responses_and_broken_xml_are_rejections(shared, tmp_pa
     good = (shared / MEETINGS / "212-plane.xml").read_bytes()
     (tmp_path / "truncated.xml").write_bytes(b"<data>" + good[6:len(good) // 2])
     shutil.copy(shared / MEETINGS / "212-plane.xml", tmp_path / "good.xml")
-    rows, rejected, counts = _read(tmp_path)
+    rows, rejected, counts, _ = _read(tmp_path)
     reasons = {Path(r["input_path"]).name: (r["reason"], r["detail"]) for r in rejected}
     assert reasons["error.xml"][0] == "kokkai_api_error"
     assert "検索条件の入力に誤りがあります" in reasons["error.xml"][1] and "maximumRecords" in reasons["error.xml"][1]
@@ -114,16 +117,15 @@ def test_api_errors_empty_responses_and_broken_xml_are_rejections(shared, tmp_pa
 
 def test_xml_inputs_are_routed_by_their_root_element(shared, tmp_path):
     law = next((shared / "law_xml/full").glob("405AC0000000088_*.xml"))
-    assert kind_of(law) == "law_xml"
-    assert kind_of(shared / MEETINGS / "1-end.xml") == "kokkai_xml"
+    assert _kind(law) == "law_xml"
+    assert _kind(shared / MEETINGS / "1-end.xml") == "kokkai_xml"
     (tmp_path / "broken.xml").write_bytes(b"<<not xml")
-    assert kind_of(tmp_path / "broken.xml") == "law_xml"  # the law reader rejects it with the parser's message
-    assert kind_of(shared / MEETINGS / "1-end.xml", "law_xml") == "law_xml"  # a forced format wins
+    assert _kind(tmp_path / "broken.xml") == "law_xml"  # the law reader rejects it with the parser's message
+    assert _kind(shared / MEETINGS / "1-end.xml", "law_xml") == "law_xml"  # a forced format wins
 
 
 def test_diet_documents_are_train_only_under_article_40(shared):
-    files, _ = expand_input(shared / MEETINGS, "kokkai", "LicenseRef-JP-Kokkai-Art40")
-    table, _, _ = read_inputs(files)
+    table, _, _ = read_inputs(expand_input(str(shared / MEETINGS), "kokkai", "LicenseRef-JP-Kokkai-Art40").ranges)
     policy = LicensePolicy(("LicenseRef-JP-Kokkai-Art40",), False, False, "reject", False)
     out = LicenseStage(policy).process(table)
     assert out.rejected.num_rows == 0

@@ -9,8 +9,7 @@ import pytest
 from corpus.filters.license import LicensePolicy, LicenseStage, load_licenses, load_sources, match_source
 from corpus.filters.license_detect import detect, recheck
 from corpus.pipeline.spec import SpecError, load_spec
-from corpus.sources.inputs import expand_input
-from corpus.sources.read import read_inputs
+from corpus.sources.read import expand_input, read_inputs
 
 from conftest import write_spec
 from dressed import FOOTER_CC_BY_NC, PAGES, dressed_html, write_dressed_warc
@@ -20,8 +19,7 @@ OPEN = ("LicenseRef-JP-GSTU-2.0", "LicenseRef-JP-PDL-1.0", "CC-BY-4.0", "CC-BY-S
 
 def _run(shared, tmp_path, policy=None, declared="NOASSERTION", names=None, extra=None):
     warc = write_dressed_warc(shared, tmp_path / "dressed.warc.gz", names, extra)
-    files, _ = expand_input(warc, "dressed", declared)
-    table, _, _ = read_inputs(files)
+    table, _, _ = read_inputs(expand_input(str(warc), "dressed", declared).ranges)
     out = LicenseStage(policy or LicensePolicy(OPEN)).process(table)
     kept = {r["url"]: r for r in out.kept.to_pylist()}
     rejected = {r["url"]: r for r in out.rejected.to_pylist()}

@@ -7,16 +7,18 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from corpus.sources.inputs import InputError, expand_input
-from corpus.sources.read import read_inputs
+from corpus.document import sha256_hex
+from corpus.sources.inputs import InputError
+from corpus.sources.read import expand_input, read_inputs
 from corpus.sources.warc_write import HttpCapture, write_warc
 
 import pytest
 
+from readers_util import reopen
+
 
 def _inputs(path: Path):
-    files, _ = expand_input(path, "test", "LicenseRef-test")
-    return files
+    return expand_input(str(path), "test", "LicenseRef-test").ranges
 
 
 def test_common_crawl_warc_response_is_read_with_a_locator_that_reopens_it(shared):
@@ -26,12 +28,14 @@ def test_common_crawl_warc_response_is_read_with_a_locator_that_reopens_it(share
     assert counts.docs_in == counts.docs_out == 1  # warcinfo, request and metadata are not documents
     row = table.to_pylist()[0]
     assert row["url"] == "https://an.wikipedia.org/wiki/Escopete"
-    assert row["locator"] == f"warc:{path}#{row['input_offset']}"
+    assert row["locator"] == f"warc:whirlwind.warc.gz#{row['input_offset']}"  # relative to the input root
     with open(path, "rb") as fh:
         fh.seek(row["input_offset"])
         record = next(iter(ArchiveIterator(fh)))
         assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
         assert record.content_stream().read() == row["raw"]
+    located = reopen(row["locator"], {"whirlwind.warc.gz": str(path)})
+    assert sha256_hex(located.payload) == row["raw_sha256"] and located.headers["WARC-Target-URI"] == row["url"]
 
 
 def test_truncated_record_is_rejected_and_earlier_records_survive(shared, tmp_path):
@@ -47,7 +51,7 @@ def test_truncated_record_is_rejected_and_earlier_records_survive(shared, tmp_pa
     table, rejected, counts = read_inputs(_inputs(cut))
     assert table.num_rows == 1 and table.column("url")[0].as_py().endswith("v=0")
     assert rejected.to_pylist()[0]["reason"] == "warc_truncated_record"
-    assert rejected.to_pylist()[0]["locator"].startswith(f"warc:{cut}#")
+    assert rejected.to_pylist()[0]["locator"].startswith("warc:cut.warc#")
     assert counts.docs_in == 2
 
 
@@ -60,14 +64,24 @@ def test_truncated_gzip_warc_is_rejected_not_raised(shared, tmp_path):
     assert rejected.column("reason").to_pylist() == ["warc_truncated_record"]
 
 
-def test_unreadable_warc_framing_is_one_rejection(shared, tmp_path):
+def test_records_compressed_together_are_named_not_lost(shared, tmp_path):
+    """warcio refuses a .warc.gz whose records share one gzip member; each document record in it
+    is a rejection saying why its offset cannot reopen it."""
     bad = tmp_path / "bad.warc.gz"
     bad.write_bytes((shared / "warc/warcio_fixtures/example-bad-non-chunked.warc.gz").read_bytes())
     table, rejected, counts = read_inputs(_inputs(bad))
     assert table.num_rows == 0
-    assert rejected.column("reason").to_pylist() == ["warc_unreadable"]
-    assert "non-chunked gzip" in rejected.column("detail")[0].as_py()
+    assert rejected.column("reason").to_pylist() == ["warc_not_chunked"]
+    assert "one record per member" in rejected.column("detail")[0].as_py()
     assert counts.docs_in == counts.docs_out + 1
+
+
+def test_garbage_named_warc_is_one_rejection_for_the_whole_file(tmp_path):
+    for name, data in (("garbage.warc", b"\x00junk\r\n" * 500), ("garbage.warc.gz", b"\x1f\x8b\x08junk" * 300)):
+        (tmp_path / name).write_bytes(data)
+        table, rejected, counts = read_inputs(_inputs(tmp_path / name))
+        assert table.num_rows == 0 and rejected.column("reason").to_pylist() == ["warc_unreadable"], name
+        assert "to the end of the file" in rejected.column("detail")[0].as_py()
 
 
 def test_written_warc_round_trips_and_is_deterministic(shared, tmp_path):
@@ -82,14 +96,14 @@ def test_written_warc_round_trips_and_is_deterministic(shared, tmp_path):
 
 
 def test_directory_inputs_are_sorted_and_other_files_are_listed_as_skipped(shared):
-    files, skipped = expand_input(shared / "law_html/egov_2025_utf8", "s", "l")
-    assert [f.path for f in files] == sorted(f.path for f in files)
-    assert len(files) == 17
-    assert [Path(s).name for s in skipped] == ["index.tsv"]
+    exp = expand_input(str(shared / "law_html/egov_2025_utf8"), "s", "l")
+    assert [f.path for f in exp.files] == sorted(f.path for f in exp.files)
+    assert len(exp.files) == 17 and all(f.path.startswith("egov_2025_utf8/") for f in exp.files)
+    assert [(s["path"], s["reason"]) for s in exp.skipped] == [("egov_2025_utf8/index.tsv", "no reader for this file type")]
 
 
 def test_missing_or_unsupported_named_input_is_an_error(shared, tmp_path):
     with pytest.raises(InputError, match="not found"):
-        expand_input(tmp_path / "nope.html", "s", "l")
+        expand_input(str(tmp_path / "nope.html"), "s", "l")
     with pytest.raises(InputError, match="unsupported"):
-        expand_input(shared / "law_html/egov_2025_utf8/index.tsv", "s", "l")
+        expand_input(str(shared / "law_html/egov_2025_utf8/index.tsv"), "s", "l")

@@ -16,21 +16,19 @@ from warcio.warcwriter import WARCWriter
 from corpus.document import docs_from_rows, sha256_hex
 from corpus.extract.stage import ExtractStage
 from corpus.pipeline.spec import SpecError, load_spec
-from corpus.sources.inputs import expand_input
-from corpus.sources.locate import open_locator
-from corpus.sources.read import read_inputs
+from corpus.sources.read import expand_input, read_inputs
 
 from conftest import write_spec
 from pdf_fixtures import image_pdf, law_sentences, text_pdf
+from readers_util import read, reopen
 
 KOJIKI = "wiki/aozora_kojiki_encodings/03gendaigoyaku_kojiki.txt"
 KAISHA = "law_xml/full/417AC0000000086_20170401_428AC0000000062.xml"
 
 
 def _read(path: Path, **kw):
-    files, _ = expand_input(path, "s", "l", **kw)
-    table, rejected, counts = read_inputs(files)
-    return table.to_pylist(), rejected.to_pylist(), counts
+    rows, rejected, counts, _ = read(path, **kw)
+    return rows, rejected, counts
 
 
 def test_plain_text_records_charset_evidence(shared, tmp_path):
@@ -52,13 +50,13 @@ def test_jsonl_with_text_column_and_bad_lines(shared, tmp_path):
     lines.insert(4, json.dumps({"other": "x"}))
     path = tmp_path / "chabsa.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rows, rejected, counts = _read(path, text_column="body")
+    rows, rejected, counts, roots = read(path, text_column="body")
     assert [r["text"] for r in rows] == [s["sentence"] for s in sentences[:5]]
-    assert [r["locator"] for r in rows] == [f"jsonl:{path}#{n}" for n in (1, 2, 4, 6, 7)]
+    assert [r["locator"] for r in rows] == [f"jsonl:chabsa.jsonl#{n}" for n in (1, 2, 4, 6, 7)]
     assert sorted(r["reason"] for r in rejected) == ["jsonl_bad_line", "missing_text_column"]
     assert (counts.docs_in, counts.docs_out) == (7, 5)
     for r in rows:
-        assert sha256_hex(open_locator(r["locator"]).payload) == r["raw_sha256"]
+        assert sha256_hex(reopen(r["locator"], roots).payload) == r["raw_sha256"]
     kept = ExtractStage().process(docs_from_rows(rows)).kept
     assert kept.column("text").to_pylist() == [s["sentence"] for s in sentences[:5]]
     assert "raw" not in kept.column_names
@@ -67,11 +65,11 @@ def test_jsonl_with_text_column_and_bad_lines(shared, tmp_path):
 def test_parquet_with_text_column_missing_column_is_one_rejection(shared, tmp_path):
     texts = [(shared / f"law_html/lawegov_2013_sjis/text/{n}.txt").read_text(encoding="utf-8") for n in ("bf2a36e69d30a929", "d3706fc85c406a45")]
     pq.write_table(pa.table({"body": texts + [None], "url": ["u1", "u2", "u3"]}), tmp_path / "a.parquet", row_group_size=2)
-    rows, rejected, _ = _read(tmp_path / "a.parquet", text_column="body")
+    rows, rejected, _, roots = read(tmp_path / "a.parquet", text_column="body")
     assert [r["text"] for r in rows] == texts and [r["url"] for r in rows] == ["u1", "u2"]
     assert [r["reason"] for r in rejected] == ["missing_text_column"] and rejected[0]["locator"].endswith("#2")
     for r in rows:
-        assert sha256_hex(open_locator(r["locator"], "body").payload) == r["raw_sha256"]
+        assert sha256_hex(reopen(r["locator"], roots, "body").payload) == r["raw_sha256"]
     rows, rejected, _ = _read(tmp_path / "a.parquet")  # default column "text" does not exist
     assert rows == [] and [r["reason"] for r in rejected] == ["missing_text_column"]
 
@@ -80,7 +78,7 @@ def test_law_xml_keeps_title_number_and_article_structure(shared):
     rows, rejected, _ = _read(shared / KAISHA)
     assert not rejected
     (doc,) = rows
-    assert doc["locator"] == f"law:{shared / KAISHA}#417AC0000000086@20170401_428AC0000000062"
+    assert doc["locator"] == f"law:{Path(KAISHA).name}#417AC0000000086@20170401_428AC0000000062"
     assert doc["title"] == "会社法"
     lines = doc["text"].split("\n")
     assert lines[:2] == ["会社法", "平成十七年法律第八十六号"]
@@ -120,7 +118,7 @@ def test_pdf_text_layer_is_read_and_image_only_pdf_is_rejected(shared, tmp_path)
     (tmp_path / "scan.pdf").write_bytes(image_pdf(shared))
     rows, rejected, _ = _read(tmp_path)
     (doc,) = rows
-    assert doc["locator"] == f"pdf:{tmp_path / 'text.pdf'}" and doc["content_type"] == "application/pdf"
+    assert doc["locator"] == f"pdf:{tmp_path.name}/text.pdf" and doc["content_type"] == "application/pdf"
     assert doc["text"].split("\n\n") == ["\n".join(sentences[:3]), "\n".join(sentences[3:])]  # two pages
     (rej,) = rejected
     assert rej["reason"] == "pdf_no_text_layer" and "1 image(s)" in rej["detail"] and rej["input_path"].endswith("scan.pdf")
@@ -130,9 +128,9 @@ def test_format_forces_a_reader_and_bad_values_fail_the_spec(shared, tmp_path):
     (tmp_path / "laws").mkdir()
     (tmp_path / "laws" / "kaisha.dat").write_bytes((shared / KAISHA).read_bytes())
     (tmp_path / "laws" / ".hidden").write_text("x", encoding="utf-8")
-    files, skipped = expand_input(tmp_path / "laws", "s", "l", format="law_xml")
-    assert [f.kind for f in files] == ["law_xml"] and [Path(s).name for s in skipped] == [".hidden"]
-    table, rejected, _ = read_inputs(files)
+    exp = expand_input(str(tmp_path / "laws"), "s", "l", format="law_xml")
+    assert [f.kind for f in exp.files] == ["law_xml"] and [Path(s["path"]).name for s in exp.skipped] == [".hidden"]
+    table, rejected, _ = read_inputs(exp.ranges)
     assert table.column("title").to_pylist() == ["会社法"] and rejected.num_rows == 0
     spec = write_spec(tmp_path / "spec.toml", [(tmp_path / "laws", "s", "l")])
     text = spec.read_text(encoding="utf-8").replace('license = "l"\n', 'license = "l"\nformat = "docx"\ntext_column = ""\n', 1)
@@ -140,6 +138,7 @@ def test_format_forces_a_reader_and_bad_values_fail_the_spec(shared, tmp_path):
     with pytest.raises(SpecError) as err:
         load_spec(spec)
     assert "inputs[0].format" in str(err.value) and "inputs[0].text_column" in str(err.value)
+    assert "unknown format 'docx'; known: api_answer, chabsa_json, edinet_zip, egov_bulk_zip, html, jsonl, kokkai_xml, law_xml, parquet, pdf, text, warc" in str(err.value)
 
 
 def test_warc_truncated_header_record_is_rejected(shared, tmp_path):

@@ -13,8 +13,7 @@ from corpus.filters.ngwords import NgWordMatcher, default_matcher
 from corpus.filters.pii import PiiStage, luhn_valid, mynumber_valid, redact
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import ProfileError, load_profile
-from corpus.sources.inputs import expand_input
-from corpus.sources.read import read_inputs
+from corpus.sources.read import expand_input, read_inputs
 from corpus.text.morphology import surfaces
 from corpus.text.normalize_stage import NormalizeStage
 from corpus.text.sentences import split_sentences
@@ -29,8 +28,7 @@ def _table(named: dict[str, str]) -> pa.Table:
 def _pages(shared, *rel: str) -> dict[str, str]:
     out = {}
     for r in rel:
-        files, _ = expand_input(shared / r, "s", "l")
-        table, _, _ = read_inputs(files)
+        table, _, _ = read_inputs(expand_input(str(shared / r), "s", "l").ranges)
         table = NormalizeStage().process(ExtractStage().process(table).kept).kept
         out[r.rsplit("/", 1)[-1]] = table.column("text")[0].as_py()
     return out

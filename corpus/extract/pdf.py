@@ -6,15 +6,21 @@ as a too-short document. Here such a file is rejected up front as ``pdf_no_text_
 page and image counts, so the rejection says what to do (OCR it) instead of looking like noise.
 Used by the PDF file reader and by the extract stage for PDFs inside WARCs; pages are joined with
 a blank line.
+
+Bounded: pypdf's own safety limits (decompressed stream size, image buffers, declared lengths) are
+set to the document limit for the call, and the extracted text stops at the limit; either way the
+PDF becomes a ``too_large`` rejection instead of a worker holding a decompression bomb.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
+from corpus.io.bounded import ReadLimits
 from corpus.stage import Rejection
 
 #: Fewer visible characters per page than this and the PDF is judged to have no text layer.
@@ -42,17 +48,49 @@ def _count_images(page: Any) -> int:
         return 0
 
 
-def extract_pdf(data: bytes) -> PdfText | Rejection:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def _limits(limit: int) -> dict[str, int]:
+    """pypdf Configuration overrides that keep every decoded stream and image within ``limit``."""
+    from pypdf import Configuration
 
-    try:
-        reader = PdfReader(BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            return Rejection("pdf_encrypted", detail="password required")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        return Rejection("pdf_unreadable", detail=f"{type(exc).__name__}: {exc}"[:500])
+    names = [f.name for f in dataclasses.fields(Configuration) if f.name.endswith("_maximum_output_length")]
+    out = {name: limit for name in names}
+    out.update(maximum_declared_stream_length=limit, image_maximum_buffer_size=limit,
+               stream_decoding_work_maximum_length=min(Configuration.stream_decoding_work_maximum_length, 4 * limit))
+    return out
+
+
+def _too_large(seen: int, limit: int, what: str) -> Rejection:
+    return Rejection("too_large", rule="max_document_bytes", value=float(seen), threshold=float(limit),
+                     detail=f"{what} larger than [limits] max_document_bytes = {limit} bytes (stopped after {seen} bytes)")
+
+
+def extract_pdf(data: bytes, limit: int = ReadLimits().max_document_bytes) -> PdfText | Rejection:
+    """The text layer of ``data``, holding at most ``limit`` bytes of any decoded stream or of text."""
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import LimitReachedError, PdfReadError
+
+    with apply_configuration(**_limits(limit)):
+        try:
+            reader = PdfReader(BytesIO(data))
+            if reader.is_encrypted and not reader.decrypt(""):
+                return Rejection("pdf_encrypted", detail="password required")
+            pages: list[str] = []
+            size = 0
+            for page in reader.pages:
+                pages.append(page.extract_text() or "")
+                size += len(pages[-1].encode("utf-8"))
+                if size > limit:
+                    return _too_large(size, limit, f"text of the first {len(pages)} page(s)")
+        except LimitReachedError as exc:
+            if any(w in str(exc).lower() for w in ("cycl", "loop", "depth")):
+                return Rejection("pdf_unreadable", detail=f"{type(exc).__name__}: {exc}"[:500])
+            return _too_large(limit, limit, f"a decoded PDF stream ({exc})")
+        except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+            return Rejection("pdf_unreadable", detail=f"{type(exc).__name__}: {exc}"[:500])
+        return _verdict(reader, pages)
+
+
+def _verdict(reader: Any, pages: list[str]) -> PdfText | Rejection:
     visible = sum(len(re.sub(r"\s", "", p)) for p in pages)
     needed = MIN_CHARS_PER_PAGE * max(1, len(pages))
     if visible < needed:

@@ -8,19 +8,24 @@ memory and becomes a ``too_large`` rejection that says how many bytes were seen 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 _CHUNK = 1 << 16
+_MAX_READ = 1 << 20
 
 
 class TooLarge(Exception):
-    """A document, line or decoded body passed its limit; ``seen`` bytes were read before stopping."""
+    """A document, line or decoded body passed its limit; ``seen`` bytes were read before stopping.
 
-    def __init__(self, seen: int, limit: int, what: str = "document"):
-        super().__init__(f"{what} larger than the limit of {limit} bytes (stopped after {seen})")
-        self.seen, self.limit, self.what = seen, limit, what
+    ``setting`` names the spec setting that set the limit, so a rejection can tell the user which
+    knob to turn (``[limits] max_document_bytes`` or ``max_line_bytes``).
+    """
+
+    def __init__(self, seen: int, limit: int, what: str = "document", setting: str = "max_document_bytes"):
+        super().__init__(f"{what} larger than [limits] {setting} = {limit} bytes (stopped after {seen} bytes)")
+        self.seen, self.limit, self.what, self.setting = seen, limit, what, setting
 
 
 def read_at_most(fh: BinaryIO, limit: int, what: str = "document") -> bytes:
@@ -29,6 +34,66 @@ def read_at_most(fh: BinaryIO, limit: int, what: str = "document") -> bytes:
     if len(data) > limit:
         raise TooLarge(len(data), limit, what)
     return data
+
+
+class Buffered:
+    """``read``/``readline``/``peek`` over any ``read(n)`` function (a pyarrow file, an inflater),
+    counting the bytes consumed. pyarrow's files have no ``readline``; this one never holds more
+    than ``size`` bytes of a line it is asked for (plus one chunk of read-ahead)."""
+
+    def __init__(self, raw: Callable[[int], bytes], position: int = 0):
+        self._raw, self._buf = raw, bytearray()
+        self._error: Exception | None = None
+        self.pos = position
+
+    def _fill(self, n: int) -> None:
+        """Buffer up to ``n`` bytes. A failure of the underlying read is raised only once the bytes
+        read before it are consumed, so a reader still gets everything that preceded a bad spot."""
+        while len(self._buf) < n:
+            if self._error is not None:
+                if self._buf:
+                    return
+                raise self._error
+            try:
+                chunk = self._raw(max(n - len(self._buf), _CHUNK))
+            except Exception as exc:  # re-raised when the caller needs bytes past the failure
+                self._error = exc
+                continue
+            if not chunk:
+                return
+            self._buf += chunk
+
+    def tell(self) -> int:
+        return self.pos
+
+    def peek(self, n: int) -> bytes:
+        self._fill(n)
+        return bytes(self._buf[:n])
+
+    def read(self, n: int | None = None) -> bytes:
+        """Up to ``n`` bytes (at most 1 MiB per call, so a caller asking for "all" of a huge
+        declared length gets it in pieces instead of holding it)."""
+        n = _CHUNK if n is None or n < 0 else min(n, _MAX_READ)
+        self._fill(n)
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        self.pos += len(out)
+        return out
+
+    def readline(self, size: int | None = None) -> bytes:
+        """One line with its newline, or its first ``size`` bytes if it is longer."""
+        cap = size if size is not None and size >= 0 else 1 << 62
+        scanned = 0
+        while (i := self._buf.find(b"\n", scanned)) < 0 and len(self._buf) < cap:
+            scanned = len(self._buf)
+            self._fill(scanned + _CHUNK)
+            if len(self._buf) == scanned:
+                break
+        end = min(i + 1 if i >= 0 else len(self._buf), cap)
+        line = bytes(self._buf[:end])
+        del self._buf[:end]
+        self.pos += len(line)
+        return line
 
 
 @dataclass(frozen=True)

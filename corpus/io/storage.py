@@ -15,6 +15,7 @@ small marker file; readers trust only what a marker (or the manifest, written la
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 import stat
@@ -237,13 +238,21 @@ def walk(location: str) -> Listing:
     return Listing(sorted(files), [])
 
 
-def open_read(location: str) -> BinaryIO:
-    """A seekable binary handle (``with`` closes it)."""
+def _open_native(location: str) -> Any:
     fs, path = resolve(location)
     try:
         return fs.open_input_file(path)
     except (OSError, pa.ArrowException) as exc:
         raise _fail("cannot open", location, exc) from exc
+
+
+def open_read(location: str) -> BinaryIO:
+    """A seekable, buffered binary handle with ``readline`` and line iteration (``with`` closes it).
+
+    pyarrow's own file objects read and seek but have no ``readline``; line-oriented readers
+    (JSONL, WARC headers) need one, so they get a standard ``io.BufferedReader`` over it.
+    """
+    return io.BufferedReader(_open_native(location), buffer_size=_CHUNK)
 
 
 def open_write(location: str) -> BinaryIO:
@@ -342,7 +351,7 @@ def iter_file(location: str, chunk: int = _CHUNK) -> Iterator[bytes]:
 def parquet_file(location: str) -> pq.ParquetFile:
     """A ParquetFile over a seekable handle (footer and row groups read on demand)."""
     try:
-        return pq.ParquetFile(open_read(location))
+        return pq.ParquetFile(_open_native(location))
     except StorageError:
         raise
     except (OSError, pa.ArrowException) as exc:

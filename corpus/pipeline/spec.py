@@ -11,15 +11,27 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator
 
 from corpus.filters.rules import ProfileError, load_profile
+from corpus.sources.registry import kinds
+
+if TYPE_CHECKING:
+    from corpus.filters.eval_sets import EvalSet
 
 
 class SpecError(ValueError):
     """An invalid pipeline spec; the message is meant for the person who wrote the spec."""
+
+
+def _once_each(value: list, keys: list[str], what: str) -> list:
+    """``value`` unchanged if no key repeats, else a validation error listing the repeated keys."""
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ValueError(f"{what} listed twice: {dupes}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -34,10 +46,17 @@ class InputSpec(_Strict):
     )
     source: str = Field(min_length=1, description="Source name recorded on every document.")
     license: str = Field(min_length=1, description="Licence id recorded on every document from this input.")
-    format: Literal["warc", "html", "text", "jsonl", "parquet", "law_xml", "kokkai_xml", "pdf"] | None = Field(
-        None, description="Reader for every file under path; default: chosen by file name (.xml: by its root element)."
+    format: str | None = Field(
+        None, description="Reader for every file under path (a registered reader kind); default: chosen by file name (.xml: by its root element)."
     )
     text_column: str = Field("text", min_length=1, description="JSONL field / Parquet column holding the text.")
+
+    @field_validator("format")
+    @classmethod
+    def _known_reader(cls, value: str | None) -> str | None:
+        if value is not None and value not in kinds():
+            raise ValueError(f"unknown format {value!r}; known: {', '.join(kinds())}")
+        return value
 
 
 class InputDefaults(_Strict):
@@ -122,8 +141,50 @@ class DedupSpec(_Strict):
 
 
 class TokenizerSpec(_Strict):
-    model: str = Field(description="sentencepiece .model file of the target model, relative to the spec file.")
+    """The target model's tokenizer: token counts, budgets, ``input_ids`` and mixing are in its tokens."""
+
+    model: str = Field(
+        description="The target model's tokenizer file, relative to the spec file: a sentencepiece .model or a "
+        "Hugging Face tokenizer.json (local file; nothing is downloaded)."
+    )
+    kind: Literal["sentencepiece", "huggingface"] | None = Field(
+        None, description="What the file must be; default: read from the file (a tokenizer.json is JSON)."
+    )
+    eod_token: str | None = Field(
+        None, min_length=1, description="End-of-document token (Megatron export); default: the model's EOS "
+        "(sentencepiece eos_id, tokenizer_config.json eos_token beside a tokenizer.json, or a known name such as <|endoftext|>)."
+    )
     batch_size: PositiveInt = 256
+
+
+class EvalSetSpec(_Strict):
+    """One evaluation set the corpus must not contain (docs/decontamination.md)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Set name recorded in rejections and the manifest.")
+    path: str = Field(description="A .jsonl/.jsonl.gz/.parquet/.csv file, or a directory of them, relative to the spec file.")
+    text_field: str = Field("text", min_length=1, description="Field/column holding an item's text.")
+    id_field: str | None = Field(None, min_length=1, description="Field/column holding the item id; default: <file>:<record number>.")
+
+
+class DecontaminationSpec(_Strict):
+    """Remove documents that contain evaluation items: character n-gram overlap on normalised text.
+
+    Defaults measured on chABSA against quoting, lightly edited and boilerplate-sharing documents
+    (benchmarks/decontamination.py; docs/decontamination.md).
+    """
+
+    sets: list[EvalSetSpec] = Field(min_length=1)
+    method: Literal["ngram_overlap"] = "ngram_overlap"
+    ngram: int = Field(13, strict=True, ge=4, le=64, description="Characters per n-gram (letters and digits of the NFKC, lower-cased text).")
+    min_overlap: float = Field(0.3, gt=0, le=1, allow_inf_nan=False, description="Share of an item's n-grams that must occur in a document.")
+    min_ngrams: int = Field(20, strict=True, ge=1, description="...and at least this many of them (about ngram + min_ngrams - 1 characters).")
+    max_item_frequency: int = Field(10, strict=True, ge=1, description="n-grams found in more items than this are the set's own boilerplate and are not indexed.")
+    action: Literal["reject", "remove_span"] = Field("reject", description="Reject the document, or cut the matched spans out and keep it.")
+
+    @field_validator("sets")
+    @classmethod
+    def _unique_names(cls, v: list[EvalSetSpec]) -> list[EvalSetSpec]:
+        return _once_each(v, [s.name for s in v], "evaluation set names")
 
 
 class ShardsSpec(_Strict):
@@ -185,9 +246,9 @@ class RaySpec(_Strict):
     worker_timeout_seconds: PositiveFloat = Field(
         600.0, description="How long a run waits with no live worker (a lost node being replaced, an autoscaler adding one) before it fails; re-running resumes."
     )
-    documents: StageResources = StageResources()
-    shards: StageResources = StageResources()
-    dedup: StageResources = StageResources()
+    documents: StageResources = Field(
+        StageResources(), description="The run's worker pool: CPUs per worker and how many workers; every task of the run runs on it."
+    )
 
 
 class LicensePolicySpec(_Strict):
@@ -243,14 +304,12 @@ class PipelineSpec(_Strict):
     license_policy: LicensePolicySpec = LicensePolicySpec()
     datasheet: DatasheetSpec = DatasheetSpec()
     mixing: MixingSpec | None = None
+    decontamination: DecontaminationSpec | None = None
 
     @field_validator("inputs")
     @classmethod
     def _unique_paths(cls, v: list[InputSpec]) -> list[InputSpec]:
-        paths = [i.path for i in v]
-        dupes = sorted({p for p in paths if paths.count(p) > 1})
-        if dupes:
-            raise ValueError(f"input paths listed twice: {dupes}")
+        _once_each(v, [i.path for i in v], "input paths")
         names = [input_name(i) for i in v]
         clash = sorted({n for n in names if names.count(n) > 1})
         if clash:
@@ -343,6 +402,41 @@ def mixing_problems(spec: PipelineSpec) -> list[str]:
     return out
 
 
+def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
+    """The model file must load as a tokenizer of its kind: a file that is not a model would
+    otherwise fail in every worker, after the whole prepare phase."""
+    from corpus.tokens.tokenizer import TokenizerError, load_tokenizer
+
+    tok = loaded.spec.tokenizer
+    try:
+        load_tokenizer(loaded.resolve(tok.model), tok.kind, tok.eod_token)
+    except TokenizerError as exc:
+        return [f"  tokenizer.model: {exc}"]
+    return []
+
+
+def evaluation_sets(loaded: LoadedSpec) -> list[EvalSet]:
+    """The spec's evaluation sets (corpus.filters.decontaminate.EvalSet), paths resolved."""
+    from corpus.filters.eval_sets import EvalSet
+
+    d = loaded.spec.decontamination
+    return [EvalSet(s.name, loaded.resolve(s.path), s.text_field, s.id_field) for s in d.sets] if d else []
+
+
+def decontamination_problems(loaded: LoadedSpec) -> list[str]:
+    """Every evaluation set must be readable to its last record, with text in the named field."""
+    from corpus.filters.eval_sets import EvalSetError
+
+    out = []
+    for i, s in enumerate(evaluation_sets(loaded)):
+        try:
+            if sum(1 for _ in s.items()) == 0:  # read to the last record: a bad line must fail now
+                out.append(f"  decontamination.sets[{i}].path: {s.path} holds no items")
+        except EvalSetError as exc:
+            out.append(f"  decontamination.sets[{i}].path: {exc}")
+    return out
+
+
 def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> LoadedSpec:
     """Parse, validate and check a spec file against the disk (inputs, model, profile).
 
@@ -376,9 +470,7 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
             continue
         if not found:
             problems.append(f"  inputs[{i}].path: {inp.path!r} does not exist (resolved to {where})")
-    model = loaded.resolve(spec.tokenizer.model)
-    if not model.is_file():
-        problems.append(f"  tokenizer.model: sentencepiece model {model} not found (train one with `corpus tokenizer train`)")
+    problems += tokenizer_problems(loaded)
     try:
         load_profile(spec.quality.profile, loaded.base).with_thresholds(spec.quality.thresholds)
     except ProfileError as exc:
@@ -392,6 +484,8 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
     problems += license_policy_problems(loaded)
     if spec.mixing is not None:
         problems.extend(mixing_problems(spec))
+    if spec.decontamination is not None:
+        problems.extend(decontamination_problems(loaded))
     if problems:
         raise SpecError(f"{path}: invalid pipeline spec:\n" + "\n".join(problems))
     return loaded

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
@@ -11,9 +11,9 @@ from corpus.document import DOC_SCHEMA, docs_from_rows, rejects_from_rows
 from corpus.io import storage
 from corpus.io.bounded import ReadLimits
 from corpus.sources.inputs import InputError, InputFile, InputRange, input_name, recorded_path
-from corpus.sources.registry import HEAD_BYTES, Item, all_suffixes, kind_of, reader
-from corpus.sources.rows import failed_row
-from corpus.stage import Rejection, StageCounts, reject_row
+from corpus.sources.registry import HEAD_BYTES, Plan, Reader, all_suffixes, kind_of, reader
+from corpus.sources.rows import Item, Origin, failure
+from corpus.stage import StageCounts, reject_row
 
 STAGE = "read"
 #: Default size of a range of a splittable file (spec: [partitioning] max_bytes).
@@ -70,7 +70,7 @@ def expand_input(
                     raise InputError(f"input {path}: unsupported file type (expected {', '.join(all_suffixes())})")
                 out.skipped.append({"path": recorded, "reason": "no reader for this file type"})
                 continue
-            plan = reader(kind).plan(location, size, split_bytes)
+            plan = _plan(kind, location, size, split_bytes)
         except storage.StorageError as exc:
             out.skipped.append({"path": recorded, "reason": f"unreadable: {exc}"})
             continue
@@ -78,6 +78,18 @@ def expand_input(
         out.files.append(f)
         out.ranges.extend(InputRange(f, start, end, first) for start, end, first in plan.ranges)
     return out
+
+
+def _plan(kind: str, location: str, size: int, split_bytes: int) -> Plan:
+    """The reader's plan; a file whose cut points cannot be found (hostile bytes) is read whole,
+    so finding out what is wrong with it is the reader's job, with a rejection, not the planner's."""
+    r = reader(kind)
+    try:
+        return r.plan(location, size, split_bytes)
+    except storage.StorageError:
+        raise
+    except Exception:
+        return Reader.plan(r, location, size, split_bytes)
 
 
 def _recorded(name: str, root: str, location: str) -> str:
@@ -97,11 +109,10 @@ def read_range(rng: InputRange, limits: ReadLimits) -> Iterator[Item]:
             last = item[0] if isinstance(item, tuple) else item
             yield item
     except Exception as exc:  # a reader bug or an I/O error must cost one rejection, not the run
-        after = f" after {last['locator']}" if last else ""
-        locator = f"{r.locator_kind}:{rng.file.path}" + (f"#{rng.start}" if not rng.whole else "")
-        yield failed_row(rng.file, locator, f"reader_error:{rng.start}"), Rejection(
-            "reader_error", detail=f"{type(exc).__name__}: {exc}"[:500] + f"; the rest of this range is lost{after}"
-        )
+        after = f" (after {last['locator']})" if last else ""
+        why = failure("reader_error", exc)
+        why = replace(why, detail=f"{why.detail}; the rest of this range is lost{after}")
+        yield Origin.of_file(rng.file, r.locator_kind).reject(why, locator=r.range_locator(rng), tag=f"reader_error:{rng.start}")
 
 
 def read_inputs(ranges: Sequence[InputRange | InputFile], limits: ReadLimits = ReadLimits()) -> tuple[pa.Table, pa.Table, StageCounts]:

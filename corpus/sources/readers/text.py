@@ -1,21 +1,15 @@
-"""Plain-text files: raw bytes, decoded by the extract stage with the same charset evidence as HTML."""
+"""Plain-text files: raw bytes, decoded by the extract stage with the same charset evidence as HTML,
+so a Shift_JIS .txt dump records how its encoding was decided exactly as a Shift_JIS page does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from corpus.io.bounded import ReadLimits
-from corpus.sources.html_files import read_text_file
-from corpus.sources.inputs import InputRange
-from corpus.sources.registry import Item, Reader, register
+from corpus.sources.readers.html import HtmlReader
+from corpus.sources.registry import register
 
 
 @register
-class TextReader(Reader):
+class TextReader(HtmlReader):
     kind = "text"
     suffixes = (".txt",)
-    locator_kind = "file"
     description = "plain text, one document per file; locator file:<path>"
-
-    def read(self, rng: InputRange, limits: ReadLimits) -> Iterator[Item]:
-        yield from read_text_file(rng.file)
+    media_type = "text/plain"
