@@ -13,8 +13,8 @@ mid-way. All three must write the same bytes. A last run asks for workers no nod
 must end, not wait.
 
 Time: the embedded run goes on while the nodes start and the cluster run runs, so the module
-costs about cluster start + two cluster runs + ~10 s (measured on the shared 2-core machine, load
-average 3-5: 111 s in all).
+costs about cluster start + two cluster runs + ~10 s (on the shared 2-core machine, load average
+2-5 from other jobs: 100-116 s in all).
 """
 
 from __future__ import annotations
