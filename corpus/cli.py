@@ -70,6 +70,8 @@ class LiveProgress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from corpus.errors import describe, save_traceback
     from corpus.pipeline.output import OutputError
     from corpus.pipeline.spec import SpecError, load_spec
@@ -90,15 +92,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                 loaded, args.output, address=args.address, progress=progress, keep_work=not args.clean_work, overwrite=args.overwrite
             )
     except (OutputError, InputError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.print("interrupted: finished partitions are checkpointed; run the same command again to resume", highlight=False)
         return 130
     except Exception as exc:  # an error of the run itself: one line here, the whole story in the log
         log = save_traceback(exc, args.output)
-        console.print(f"[red]error:[/red] {describe(exc)}", highlight=False)
-        console.print(f"full traceback: {log}", highlight=False)
+        # One line however long, and "[ray.documents]" in a message is text, not rich markup.
+        console.print(f"[red]error:[/red] {escape(describe(exc))}", highlight=False, soft_wrap=True)
+        console.print(f"full traceback: {log}", highlight=False, soft_wrap=True)
         if args.verbose:
             import traceback
 

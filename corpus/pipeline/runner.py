@@ -24,7 +24,7 @@ from corpus.pipeline.build import (
 from corpus.pipeline.context import RunSetup
 from corpus.pipeline.output import WORK_DIR, check_against_inputs, prepare_output
 from corpus.pipeline.plan import plan_run
-from corpus.pipeline.pool import WorkerPool, init_ray
+from corpus.pipeline.pool import WorkerLost, WorkerPool, init_ray
 from corpus.pipeline.spec import LoadedSpec, input_name
 from corpus.pipeline.steps import Progress, RunState
 from corpus.pipeline.steps import documents, exact, near, outputs, provenance, shards
@@ -49,14 +49,17 @@ def steps_for(loaded: LoadedSpec) -> list[ModuleType]:
     return [documents, *([exact] if spec.dedup.exact.enabled else []), near, shards, outputs, provenance]
 
 
-def pool_size(loaded: LoadedSpec) -> int:
+def pool_size(loaded: LoadedSpec, embedded: bool) -> int:
     """Workers: ``[ray.documents] concurrency``, else as many as the cluster's CPUs allow."""
     import ray
 
     res = loaded.spec.ray.documents
+    cpus = ray.cluster_resources().get("CPU", 0)
+    if embedded and res.num_cpus > cpus:  # one known node: such a worker could never start
+        raise WorkerLost(f"[ray.documents] num_cpus = {res.num_cpus:g} is more than the {cpus:g} CPU of the local Ray ([ray] num_cpus)")
     if res.concurrency:
         return res.concurrency
-    return max(1, int(ray.cluster_resources().get("CPU", 1) // res.num_cpus))
+    return max(1, int(cpus // res.num_cpus))
 
 
 def licence_block(loaded: LoadedSpec, summary: dict[str, Any], stages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -101,7 +104,8 @@ def run_pipeline(
     plan = plan_run(loaded, prepare_config_sha256(loaded))
     setup = RunSetup(loaded, work, output, build_decontamination_index(loaded, work))
     ray_address = init_ray(address, spec.ray.num_cpus)
-    pool = WorkerPool(setup, pool_size(loaded), spec.ray.documents.num_cpus)
+    size = pool_size(loaded, embedded=ray_address == "local")
+    pool = WorkerPool(setup, size, spec.ray.documents.num_cpus, spec.ray.worker_timeout_seconds)
     try:
         state = RunState(setup, pool, plan, ledger, progress)
         storage.delete_dir(state.work("run"))
@@ -127,6 +131,9 @@ def run_pipeline(
         duration_seconds=round(time.monotonic() - t0, 3),
         ray_address=ray_address,
         workers=pool.size,
+        tasks_per_node=dict(sorted(pool.tasks_per_node.items())),
+        workers_lost=pool.workers_lost,
+        tasks_requeued=pool.tasks_requeued,
     )
     manifest = build_manifest(
         loaded=loaded, config_sha256=stage_config_sha256(loaded), profile=profile_record(quality_profile(loaded)), plan=plan,

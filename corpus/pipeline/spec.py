@@ -243,6 +243,9 @@ class StageResources(_Strict):
 
 class RaySpec(_Strict):
     num_cpus: PositiveInt | None = Field(None, description="CPUs of the embedded local Ray (ignored with --address).")
+    worker_timeout_seconds: PositiveFloat = Field(
+        600.0, description="How long a run waits with no live worker (a lost node being replaced, an autoscaler adding one) before it fails; re-running resumes."
+    )
     documents: StageResources = Field(
         StageResources(), description="The run's worker pool: CPUs per worker and how many workers; every task of the run runs on it."
     )
