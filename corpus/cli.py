@@ -31,7 +31,16 @@ The spec is validated before any work starts: a bad spec exits with code 2 and w
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    # soft_wrap: a message piped to a log or a test stays one line (rich would cut it at 80 columns)
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _error(console: Console, message: str) -> None:
+    """``error: message`` in red, the message as plain text: rich markup in it (``[limits]``,
+    ``[Errno 28]``) is printed, not interpreted."""
+    from rich.text import Text
+
+    console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
 
 
 class LiveProgress:
@@ -76,26 +85,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         loaded = load_spec(args.spec, args.input or None)
     except SpecError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     from corpus.pipeline.runner import run_pipeline
 
-    console.print(f"running [bold]{loaded.spec.pipeline.name}[/bold] -> {args.output}")
+    console.print(f"running {loaded.spec.pipeline.name} -> {args.output}", markup=False, highlight=False)
     try:
         with LiveProgress(console) as progress:
             result = run_pipeline(
                 loaded, args.output, address=args.address, progress=progress, keep_work=not args.clean_work, overwrite=args.overwrite
             )
     except (OutputError, InputError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.print("interrupted: finished partitions are checkpointed; run the same command again to resume", highlight=False)
         return 130
     except Exception as exc:  # an error of the run itself: one line here, the whole story in the log
         log = save_traceback(exc, args.output)
-        console.print(f"[red]error:[/red] {describe(exc)}", highlight=False)
-        console.print(f"full traceback: {log}", highlight=False)
+        _error(console, f"{describe(exc)} (full traceback: {log})")
         if args.verbose:
             import traceback
 
@@ -106,12 +114,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"documents in {t['documents_in']}, kept {t['kept']}, rejected {t['rejected']} "
         f"{t['rejected_by_stage']}, tokens {t['tokens']}; "
         f"{len(result.manifest['shards'])} shard(s); resumed {result.resumed_partitions} partition(s)",
-        highlight=False,
+        highlight=False, markup=False,
     )
     skipped = result.manifest["skipped_inputs"]
     if skipped:
-        console.print(f"skipped {len(skipped)} input path(s) (listed in the manifest), e.g. {skipped[0]['path']}: {skipped[0]['reason']}", highlight=False)
-    console.print(f"manifest: {result.output}/manifest.json")
+        console.print(f"skipped {len(skipped)} input path(s) (listed in the manifest), e.g. {skipped[0]['path']}: {skipped[0]['reason']}",
+                      highlight=False, markup=False)
+    console.print(f"manifest: {result.output}/manifest.json", markup=False, highlight=False)
     return EXIT_OK if t["accounting_ok"] else EXIT_FAILED
 
 

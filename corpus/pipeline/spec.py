@@ -335,6 +335,22 @@ def license_policy_problems(loaded: LoadedSpec) -> list[str]:
     return [f"  {field}: unknown licence id {lic!r}; known: {sorted(licenses)}" for field, lic in named if lic not in licenses]
 
 
+def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
+    """The model file must load as a sentencepiece model: a file that is not one would otherwise
+    pass validation and fail in every worker, after the whole prepare phase."""
+    import sentencepiece as spm
+
+    model = loaded.resolve(loaded.spec.tokenizer.model)
+    if not model.is_file():
+        return [f"  tokenizer.model: sentencepiece model {model} not found (train one with `corpus tokenizer train`)"]
+    try:
+        spm.SentencePieceProcessor(model_file=str(model))
+    except (RuntimeError, OSError) as exc:
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        return [f"  tokenizer.model: {model} is not a sentencepiece model ({first})"]
+    return []
+
+
 def mixing_problems(spec: PipelineSpec) -> list[str]:
     """Weights must name sources the run actually has, and must not select nothing at all."""
     mix = spec.mixing
@@ -381,9 +397,7 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
             continue
         if not found:
             problems.append(f"  inputs[{i}].path: {inp.path!r} does not exist (resolved to {where})")
-    model = loaded.resolve(spec.tokenizer.model)
-    if not model.is_file():
-        problems.append(f"  tokenizer.model: sentencepiece model {model} not found (train one with `corpus tokenizer train`)")
+    problems += tokenizer_problems(loaded)
     try:
         load_profile(spec.quality.profile, loaded.base).with_thresholds(spec.quality.thresholds)
     except ProfileError as exc:
