@@ -170,6 +170,15 @@ def _parquet(table: pa.Table, **kw) -> bytes:
     return buf.getvalue()
 
 
+def _unchecked_strings(values: list[bytes]) -> pa.Table:
+    """A ``text`` string column holding these bytes as they are (Arrow checks no UTF-8 here)."""
+    offsets = [0]
+    for v in values:
+        offsets.append(offsets[-1] + len(v))
+    array = pa.Array.from_buffers(pa.string(), len(values), [None, pa.array(offsets, pa.int32()).buffers()[1], pa.py_buffer(b"".join(values))])
+    return pa.table({"text": array})
+
+
 def _encoding_bomb_body() -> bytes:
     """An HTTP body with ``Content-Encoding: gzip`` that decodes to BOMB bytes."""
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -240,6 +249,7 @@ def build(shared: Path, root: Path, unreadable: bool = True) -> Corpus:
 def _good_files(w: _Writer, shared: Path, pages: _Pages, chabsa: list[tuple[str, str]]) -> None:
     for i in range(3):
         w.good_file(f"good/law-{i}.html", pages.sjis(), 1)
+    w.good_file("good/名前に\n改行 と空白.html", pages.sjis(), 1)  # a legal, if unkind, file name
     for i, (title, body) in enumerate(chabsa[:4]):
         w.good_file(f"good/chabsa-{i}.html", _chabsa_page(title, body), 1)
     gov = sorted((shared / "gov_html/digital_agency_note_2021").glob("n_*.html"))
@@ -295,6 +305,8 @@ def _warc_cases(w: _Writer, shared: Path, pages: _Pages) -> None:
     status = gzip.compress(Rec("https://law.example.jp/missing", b"<html><body>Not Found</body></html>", status="404 Not Found").bytes(), mtime=0)
     case("warc/status.warc.gz", "a 404 response kept by the crawler", [good("st-0"), status],
          {1}, _reject(("read", "http_status")))
+    huge = Rec("https://law.example.jp/huge-header", pages.sjis(), http_extra=(("X-Padding", "a" * (2 * MiB)),))
+    case("warc/huge-header.warc.gz", "a 2 MiB HTTP header line", [good("hh-0"), huge, good("hh-2")], {1}, _reject(("read", "warc_unreadable")))
     png = Rec("https://law.example.jp/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, content_type="image/png")
     case("warc/image.warc.gz", "an image response", [good("img-0"), png], {1}, _reject(("extract", "unsupported_content_type")))
     bin_html = Rec("https://law.example.jp/fake.html", (shared / "finance/cpa_audit/CPA_AUDIT.xlsx").read_bytes(), content_type="text/html")
@@ -342,6 +354,11 @@ def _line_and_table_cases(w: _Writer, shared: Path, chabsa: list[tuple[str, str]
                    _reject(("read", "jsonl_bad_line"), ("read", "jsonl_bad_line"), ("read", "jsonl_bad_line"),
                            ("read", "missing_text_column"), ("read", "missing_text_column")), records=2 + len(bad_lines)),
               _jsonl([c]) + b"".join(bad_lines) + _jsonl([d]), _jsonl([c, d]), 2)
+    e, f = next(docs), next(docs)
+    surrogates = [b'{"text": "lone \\ud800 surrogate"}\n', b'{"text": "fine text", "url": "https://x.example.jp/\\udfff"}\n']
+    w.hostile(Case("JSON escapes that decode to lone surrogates (valid JSON, not Unicode)", "jsonl/surrogates.jsonl",
+                   _reject(("read", "reader_error"), ("read", "reader_error")), records=4),
+              _jsonl([e]) + b"".join(surrogates) + _jsonl([f]), _jsonl([e, f]), 2)
     lines = [next(docs) for _ in range(5)]
     cut = gzip.compress(_jsonl(lines), mtime=0)
     cut = cut[: len(cut) // 2]
@@ -361,6 +378,9 @@ def _line_and_table_cases(w: _Writer, shared: Path, chabsa: list[tuple[str, str]
     g, h = next(docs), next(docs)
     w.hostile(Case("Parquet rows with a null text", "parquet/null-text.parquet", _reject(("read", "missing_text_column")), records=3),
               _parquet(pa.table({"text": [g, None, h]})), _parquet(pa.table({"text": [g, h]})), 2)
+    g, h = next(docs), next(docs)
+    w.hostile(Case("Parquet string cell that is not UTF-8", "parquet/not-utf8.parquet", _reject(("read", "undecodable")), records=3),
+              _parquet(_unchecked_strings([g.encode(), "途中で".encode("cp932"), h.encode()])), _parquet(pa.table({"text": [g, h]})), 2)
     w.hostile(Case("Parquet file without the text column", "parquet/no-column.parquet", _reject(("read", "missing_text_column")), records=1),
               _parquet(pa.table({"body": [next(docs)]})))
     w.hostile(Case("bytes named .parquet that are not Parquet", "parquet/not-parquet.parquet", _reject(("read", "unreadable_file")), records=1),
@@ -415,7 +435,7 @@ def _file_cases(w: _Writer, shared: Path, pages: _Pages) -> None:
     w.hostile(Case("an Excel file named .html", "html/binary.html", _reject(("extract", "binary_content")), records=1), xlsx)
     w.hostile(Case("empty .html", "html/empty.html", _reject(("extract", "empty_input")), records=1), b"")
     w.hostile(Case("empty .txt", "html/empty.txt", _reject(("extract", "empty_input")), records=1), b"")
-    w.hostile(Case("empty .warc.gz", "html/empty.warc.gz", Counter(), records=0), b"")
+    w.hostile(Case("empty .warc.gz", "warc/empty.warc.gz", Counter(), records=0), b"")
     big = pages.sjis()
     w.hostile(Case("a 2 MiB page (over max_document_bytes)", "html/big.html", _reject(("read", "too_large")), records=1),
               big.replace(b"</BODY>", big * (2 * LIMIT // len(big) + 1) + b"</BODY>"))
@@ -446,6 +466,9 @@ def _path_cases(w: _Writer, unreadable: bool) -> None:
     w.path_case(Case("a symlink to itself", "paths/self", skipped="symlink loop"))
     os.symlink("nowhere.html", paths / "dangling.html")
     w.path_case(Case("a dangling symlink", "paths/dangling.html", skipped="dangling symlink"))
+    with open(os.fsencode(paths) + b"/\xff\xfe.html", "wb") as fh:  # a Latin-1 or Shift_JIS name on a UTF-8 system
+        fh.write(b"<html><body>x</body></html>")
+    w.path_case(Case("a file name that is not UTF-8", "paths/\\xff\\xfe.html", skipped="not valid UTF-8"))
     os.mkfifo(paths / "fifo.html")
     w.path_case(Case("a FIFO named .html (reading it would block forever)", "paths/fifo.html", skipped="not a regular file"))
     if unreadable:

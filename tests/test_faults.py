@@ -1,7 +1,7 @@
 """Fault injection: a hostile corpus mixed with good documents, through real `corpus run`s on local Ray.
 
 tests/hostile.py writes two trees: the good documents alone (with a clean twin of every hostile
-container), and the same good documents mixed with more than fifty kinds of hostile input (bombs of
+container), and the same good documents mixed with 59 kinds of hostile input (bombs of
 every container, lying WARC lengths and digests, entity-laden XML of each kind, unreadable,
 looping and dangling paths, a FIFO, a page that keeps trafilatura busy far past the timeout, ...).
 Both trees are run once, each as a `corpus run` subprocess whose whole process tree is measured
