@@ -169,6 +169,9 @@ def test_every_hostile_record_is_a_rejection_with_its_reason(runs):
         assert r["value"] > hostile.LIMIT or (r["value"] == hostile.LIMIT and ".pdf" in (r["url"] or r["locator"])), r
     (timeout,) = [r for r in mixed.rejected if r["reason"] == "extraction_timeout"]
     assert timeout["value"] == hostile.TIMEOUT and f"{hostile.TIMEOUT:g}s" in timeout["detail"]
+    # the stuck page's extraction process was killed and its worker went on with a fresh one
+    children = [sum(role == "sandbox" for role, _ in run.measured.peak.process_hwm.values()) for run in (good, mixed)]
+    assert children[1] == children[0] + 1, children
     everything = "".join(p.read_text(errors="replace") for p in mixed.out.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".html"))
     everything += repr(mixed.kept) + repr(mixed.rejected)
     assert hostile.SECRET not in everything
