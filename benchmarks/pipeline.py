@@ -57,7 +57,7 @@ def write_spec(path: Path, workers: int) -> Path:
         f'[[inputs]]\npath = "{SHARED / rel}"\nsource = "{source}"\nlicense = "{lic}"\n\n' for rel, source, lic in INPUTS
     )
     path.write_text(
-        f'[pipeline]\nname = "bench"\n\n{blocks}[tokenizer]\nmodel = "{REPO / "tokenizers" / "sample.model"}"\n\n'
+        f'[pipeline]\nname = "bench"\n\n{blocks}[tokenizer]\nmodel = "{REPO / "tokenizer-models" / "sample.model"}"\n\n'
         f"[partitioning]\nmax_files = 8\n\n[ray.documents]\nconcurrency = {workers}\n",
         encoding="utf-8",
     )

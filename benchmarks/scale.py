@@ -7,7 +7,7 @@ Run from the repository root (an idle machine; each size is a separate `corpus r
 
 Inputs are recombined from the real Japanese sentences of ../shared/data (e-Gov law texts, chABSA
 securities-report sentences, Diet speeches, Aozora literature): each document is a seeded random
-run of 3-8 sentences (text-in: JSONL, ~300 characters per document) or 12-30 sentences wrapped in
+run of 6-14 sentences (text-in: JSONL, ~700 characters per document) or 12-30 sentences wrapped in
 a page with site chrome (HTML-in: WARC.gz response records, ~2-4 KB of text per page). A known
 share is planted: 4% exact copies of an earlier document and 4% near copies (one sentence
 replaced), so dedup has real work. Inputs are built once and cached under --cache.
@@ -98,7 +98,7 @@ def build(kind: str, n: int, cache: Path) -> tuple[Path, int]:
 
     (root / "input").mkdir(parents=True, exist_ok=True)
     pool = sentences()
-    lo, hi = (3, 8) if kind == "text" else (12, 30)
+    lo, hi = (6, 14) if kind == "text" else (12, 30)
     chars = 0
     per_file = DOCS_PER_FILE[kind]
     out = None
@@ -130,7 +130,7 @@ def write_spec(path: Path, kind: str, inputs: Path, workers: int | None) -> Path
     ray = f"\n[ray.documents]\nconcurrency = {workers}\n" if workers else ""
     path.write_text(
         f'[pipeline]\nname = "scale-{kind}"\n\n[[inputs]]\npath = "{inputs}"\nsource = "scale-{kind}"\nlicense = "{lic}"\nformat = "{fmt}"\n\n'
-        f'[tokenizer]\nmodel = "{REPO / "tokenizers" / "sample.model"}"\n\n[dedup.near]\nenabled = true\n\n'
+        f'[tokenizer]\nmodel = "{REPO / "tokenizer-models" / "sample.model"}"\n\n[dedup.near]\nenabled = true\n\n'
         f"[shards]\ntarget_tokens = 20000000\n\n[partitioning]\nmax_bytes = 16777216\n{ray}",
         encoding="utf-8",
     )
@@ -189,7 +189,8 @@ def run(spec: Path, out: Path) -> dict:
         raise SystemExit(f"corpus run failed ({proc.returncode}):\n{err.decode()[-3000:]}")
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return {"wall": wall, "driver_peak_rss": peaks["driver"], "tree_peak_rss": peaks["tree"], "totals": m["totals"],
-            "workers": m["volatile"].get("workers"), "stages": {s["name"]: s["rejected"] for s in m["stages"] if s["rejected"]}}
+            "workers": m["volatile"].get("workers"), "step_seconds": m["volatile"].get("step_seconds"),
+            "stages": {s["name"]: s["rejected"] for s in m["stages"] if s["rejected"]}}
 
 
 def main() -> None:
@@ -212,7 +213,8 @@ def main() -> None:
         first = first or per_doc
         r.update(kind=args.kind, docs=n, chars=chars, cores=cores, docs_per_s=n / r["wall"], chars_per_s_per_core=chars / r["wall"] / cores)
         print(f"{n:>9,} {r['wall']:8.1f} {r['docs_per_s']:8.0f} {r['chars_per_s_per_core'] / 1e6:6.2f} "
-              f"{r['driver_peak_rss'] / 2**20:8.0f} {r['tree_peak_rss'] / 2**20:8.0f} {per_doc / first:6.2f}  kept {r['totals']['kept']:,} rejected {r['stages']}", flush=True)
+              f"{r['driver_peak_rss'] / 2**20:8.0f} {r['tree_peak_rss'] / 2**20:8.0f} {per_doc / first:6.2f}  kept {r['totals']['kept']:,}; "
+              f"steps (s) {r['step_seconds']}", flush=True)
         if args.results:
             with args.results.open("a") as fh:
                 fh.write(json.dumps(r) + "\n")

@@ -18,11 +18,14 @@ RUN_HELP = """\
 Run a pipeline spec over its inputs and write:
   DIR/shards/{train,validation}-NNNNN.parquet
                                kept documents (doc_id, text, n_tokens, source, license, url, locator, scores),
-                               token-budgeted, seeded hash order, split by doc_id hash (docs/shards.md)
-  DIR/rejected/*.parquet       every dropped record with stage, reason and duplicate_of
+                               token-budgeted, seeded hash order, split by doc_id hash (docs/shards.md);
+                               tokens of [tokenizer] model: a sentencepiece .model or a tokenizer.json
+  DIR/rejected/*.parquet       every dropped record with stage, reason and duplicate_of; with [decontamination],
+                               documents quoting an evaluation set (set, item id, matched text)
   DIR/manifest.json            spec + sha256, code and library versions, inputs, per-stage counts, shards, licences, mixing
   DIR/provenance/documents.parquet  one lineage record per document (kept or dropped)
   DIR/ATTRIBUTION.md, DIR/datasheet.md (OSAID Data Information), DIR/croissant.json (Croissant 1.1 + RAI)
+  DIR/README.md                Hugging Face dataset card (configs per split -> shards/; datasets.load_dataset(DIR))
   DIR/report.html              funnel, rejection reasons, tokens per source/licence, length histograms (offline)
   DIR/_work/                   per-partition checkpoints (re-running the same command resumes from them)
 
@@ -178,7 +181,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         spec = load_crawl_spec(args.spec)
     except CrawlSpecError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     counter = {"n": 0}
 
@@ -243,15 +246,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         spec = load_fetch_spec(args.spec)
         fetch = ApiFetch(spec, Path(args.output), progress=progress, retry_failed=args.retry_failed)
     except FetchSpecError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     summary = run_stoppable(console, f"fetching [bold]{spec.fetch.name}[/bold] -> {args.output}", fetch)
     console.print(f"{'stopped' if summary.stopped else 'done'}: {summary.requests} request(s) this run, {summary.stored} stored; "
                   f"tasks {dict(sorted(summary.tasks.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",
                   highlight=False, markup=False)
     for service, why in summary.halted.items():
-        console.print(f"[red]error:[/red] {service} refused us ({why}); its requests stay queued: fix the key and re-run",
-                      highlight=False)
+        _error(console, f"{service} refused us ({why}); its requests stay queued: fix the key and re-run")
     failed = summary.tasks.get("failed", 0)
     if failed:
         console.print(f"{failed} request(s) failed (fetch-manifest.json 'failed'); --retry-failed tries them again",
@@ -260,20 +262,23 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
-    from corpus.tokens.train import train_tokenizer
+    from corpus.tokens.train import train_bpe, train_tokenizer
 
     console = _console()
     missing = [p for p in args.inputs if not Path(p).exists()]
     if missing:
-        console.print(f"[red]error:[/red] input not found: {missing}")
+        _error(console, f"input not found: {missing}")
         return EXIT_USAGE
+    inputs = [Path(p) for p in args.inputs]
     try:
-        model = train_tokenizer(
-            [Path(p) for p in args.inputs], Path(args.output), args.vocab_size, args.model_type,
-            args.character_coverage, not args.no_byte_fallback,
-        )
+        if args.kind == "bpe":
+            model = train_bpe(inputs, Path(args.output), args.vocab_size)
+        else:
+            model = train_tokenizer(
+                inputs, Path(args.output), args.vocab_size, args.model_type, args.character_coverage, not args.no_byte_fallback,
+            )
     except (ValueError, RuntimeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        _error(console, str(exc))
         return EXIT_FAILED
     console.print(f"wrote {model}")
     return EXIT_OK
@@ -292,6 +297,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from corpus.io import storage
+    from corpus.provenance.stats import format_stats, run_stats
+
+    if not storage.is_dir(args.dir):
+        _console().print(f"error: not a directory: {args.dir}", highlight=False)
+        return EXIT_USAGE
+    try:
+        stats = run_stats(args.dir)
+    except (OSError, ValueError, KeyError) as exc:
+        _console().print(f"error: cannot read the run's shards: {exc}", highlight=False)
+        return EXIT_FAILED
+    print(json.dumps(stats, ensure_ascii=False, indent=2) if args.json else format_stats(stats))
+    return EXIT_OK
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from corpus.provenance.inspect import NotFound, format_lineage, lineage
 
@@ -304,6 +325,44 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXPORT_MEGATRON_HELP = """\
+Write a finished run's shards as Megatron-LM / NeMo indexed datasets (MMIDIDX version 1):
+  OUT/train_text_document.{bin,idx}        every train document's token ids + EOD (as preprocess_data.py
+  OUT/validation_text_document.{bin,idx}   --append-eod writes them); uint16 below 65,500 ids, else int32
+  OUT/<split>_text_document.docs.parquet   Megatron document index -> doc_id, copy, shard, row, n_tokens
+  OUT/megatron.json                        run manifest sha256, tokenizer, EOD id, dtype, sha256 of each file
+Token ids come from the shards' input_ids column ([shards] input_ids = true); otherwise the run's
+tokenizer is applied, and its file must have the sha256 recorded in the manifest (--tokenizer FILE
+if it moved). Train with:  --data-path OUT/train_text_document  (docs/shards.md).
+Exit 0 ok, 2 if the run cannot be exported (message says why)."""
+
+
+def cmd_export_megatron(args: argparse.Namespace) -> int:
+    from corpus.tokens.megatron import ExportError, export_megatron
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "manifest.json").is_file():
+        _console().print(f"error: {run_dir} is not a finished run (no manifest.json)", highlight=False)
+        return EXIT_USAGE
+    try:
+        summary = export_megatron(run_dir, Path(args.output), Path(args.tokenizer) if args.tokenizer else None, args.eod_id)
+    except ExportError as exc:
+        _console().print(f"error: {exc}", highlight=False)
+        return EXIT_USAGE
+    for split, s in summary["splits"].items():
+        print(f"{split}: {s['documents']} documents, {s['tokens']} tokens (+{s['documents']} EOD) -> {Path(args.output) / s['prefix']}.{{bin,idx}}")
+    return EXIT_OK
+STATS_HELP = """\
+Print what a finished run holds, without opening report.html or reading any text:
+  documents and tokens in total and by source, licence, document type (filings: 有価証券報告書, ...),
+  year (the filing period's end year, else the year fetched) and split (train/validation), each with
+  its share of the tokens; how many documents are train-only (not redistributable); and, from
+  manifest.json, how many documents were read, kept and rejected by stage.
+DIR is the output directory of `corpus run`, local or a URI (s3://bucket/run). Only a few columns of
+the shards are streamed (never the text), so it is quick on any size of run. Documents count each
+document once; tokens count every shard row (copies made by [mixing] included)."""
+
+
 AUDIT_HELP = """\
 Re-verify a finished output directory from its files. Checks, each reported by name:
   shard/rejected/provenance/attribution files re-hashed against manifest.json (and no unlisted files);
@@ -311,6 +370,7 @@ Re-verify a finished output directory from its files. Checks, each reported by n
   rejection records on disk by stage and reason; every kept document's licence allowed by the recorded
   [license_policy], its train_ok/redistribute_ok/commercial_ok flags, decisive evidence and attribution;
   every file against its JSON Schema in manifests/; provenance/documents.parquet rebuilt and compared;
+  README.md (dataset card) re-hashed; decontamination removals per evaluation set recounted;
   croissant.json required properties and per-shard sha256.
 Exit 0 when clean, 1 naming each discrepancy, 2 if DIR is not a directory."""
 
@@ -353,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("dir", help="output directory of `corpus run`")
     aud.set_defaults(func=cmd_audit)
 
+    st = sub.add_parser("stats", help="documents and tokens of a run by source, licence, document type, year (no text read)",
+                        description=STATS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    st.add_argument("dir", help="output directory of `corpus run` (local path or s3:// URI)")
+    st.add_argument("--json", action="store_true", help="print the figures as JSON")
+    st.set_defaults(func=cmd_stats)
+
     ins = sub.add_parser("inspect", help="one document's lineage: source, licence evidence, stage decisions, shard/row or drop reason",
                          description="Show where a document came from, its licence and the evidence for it, each stage's "
                                      "decision and scores, and where it ended (shard and row, or the stage and reason that dropped it).")
@@ -362,20 +428,36 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--source", action="store_true", help="also reopen the input bytes behind the locator and check their sha256")
     ins.set_defaults(func=cmd_inspect)
 
-    tok = sub.add_parser("tokenizer", help="sentencepiece tokenizer tools")
+    exp = sub.add_parser("export", help="export a finished run for a trainer (megatron)")
+    exp_sub = exp.add_subparsers(dest="export_command", required=True)
+    meg = exp_sub.add_parser("megatron", help="Megatron-LM indexed dataset (.bin/.idx per split) with a doc_id sidecar",
+                             description=EXPORT_MEGATRON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    meg.add_argument("run_dir", metavar="RUN_DIR", help="output directory of `corpus run`")
+    meg.add_argument("--output", "-o", required=True, help="directory for the .bin/.idx files (created if missing)")
+    meg.add_argument("--tokenizer", metavar="FILE", help="the run's tokenizer file, if not where the spec named it (sha256 is checked)")
+    meg.add_argument("--eod-id", type=int, help="end-of-document id to append (default: the one the manifest records)")
+    meg.set_defaults(func=cmd_export_megatron)
+
+    tok = sub.add_parser("tokenizer", help="tokenizer tools (sentencepiece and Hugging Face tokenizer.json)")
     tok_sub = tok.add_subparsers(dest="tokenizer_command", required=True)
     train = tok_sub.add_parser(
-        "train", help="train a sentencepiece model from inputs or shards",
-        description="Train a sentencepiece model. INPUTS may be HTML/WARC inputs (extracted and "
-                    "normalised first), .txt files, Parquet shards with a text column (e.g. DIR/shards), "
-                    "or a run directory DIR (its shards/train-*.parquet only, so validation stays unseen).",
+        "train", help="train a sentencepiece model or a byte-level BPE tokenizer.json from inputs or shards",
+        description="Train a tokenizer, reproducibly (same inputs, same bytes). INPUTS may be HTML/WARC inputs "
+                    "(extracted and normalised first), .txt files, Parquet shards with a text column (e.g. DIR/shards), "
+                    "or a run directory DIR (its shards/train-*.parquet only, so validation stays unseen). "
+                    "--kind sentencepiece writes PREFIX.model and PREFIX.vocab; --kind bpe writes PREFIX.json, a "
+                    "Hugging Face byte-level BPE tokenizer.json with <|endoftext|> as its EOD token. Either file "
+                    "can be a spec's [tokenizer] model.",
     )
     train.add_argument("inputs", nargs="+", help="files or directories")
-    train.add_argument("--output", "-o", required=True, help="model prefix: writes PREFIX.model and PREFIX.vocab")
+    train.add_argument("--output", "-o", required=True, help="output prefix: PREFIX.model + PREFIX.vocab, or PREFIX.json with --kind bpe")
+    train.add_argument("--kind", choices=["sentencepiece", "bpe"], default="sentencepiece",
+                       help="sentencepiece model (default) or Hugging Face byte-level BPE tokenizer.json")
     train.add_argument("--vocab-size", type=int, default=8000)
-    train.add_argument("--model-type", choices=["unigram", "bpe", "char", "word"], default="unigram")
-    train.add_argument("--character-coverage", type=float, default=0.9995)
-    train.add_argument("--no-byte-fallback", action="store_true", help="disable byte fallback for unknown characters")
+    train.add_argument("--model-type", choices=["unigram", "bpe", "char", "word"], default="unigram",
+                       help="sentencepiece algorithm (--kind sentencepiece only)")
+    train.add_argument("--character-coverage", type=float, default=0.9995, help="sentencepiece only")
+    train.add_argument("--no-byte-fallback", action="store_true", help="disable byte fallback for unknown characters (sentencepiece only)")
     train.set_defaults(func=cmd_tokenizer_train)
     return parser
 

@@ -11,7 +11,7 @@ import hashlib
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: filing columns (FILING_FIELDS)
 
 #: The licence decision (corpus/filters/license.py), filled by the licence stage. Evidence is a JSON
 #: list of {rule, method, license, location, snippet, decisive}; train and redistribution are apart.
@@ -23,6 +23,19 @@ LICENSE_FIELDS: tuple[pa.Field, ...] = (
     pa.field("commercial_ok", pa.bool_()),
     pa.field("license_conflict", pa.bool_()),
     pa.field("attribution", pa.string()),
+)
+
+#: What a reader knows of a securities filing (EDINET packages, chABSA), null for other documents.
+#: Typed columns rather than a JSON blob: a training team filters shards by document type, filer or
+#: period with a plain predicate, and ``corpus stats`` groups by them without parsing anything.
+FILING_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("filing_id", pa.string()),  # EDINET docID (書類管理番号), e.g. S100X991
+    pa.field("filer_code", pa.string()),  # EDINET code (提出者EDINETコード), e.g. E00008
+    pa.field("security_code", pa.string()),  # 証券コード, e.g. 13790
+    pa.field("doc_type", pa.string()),  # 提出書類 as the cover page names it, e.g. 有価証券報告書
+    pa.field("period", pa.string()),  # the reporting period as an ISO 8601 interval, 2024-04-01/2025-03-31
+    pa.field("section", pa.string()),  # the part of the filing: its XBRL TextBlock concept, e.g. BusinessRisksTextBlock
+    pa.field("source_fields", pa.string()),  # other fields the source gives, a JSON object with sorted keys
 )
 
 #: Columns every document carries from the reader onwards. ``raw`` is dropped after extraction.
@@ -50,6 +63,7 @@ DOC_FIELDS: list[pa.Field] = [
     pa.field("warc_record_id", pa.string()),
     pa.field("payload_digest", pa.string()),
     pa.field("dup_cluster_size", pa.int64()),
+    *FILING_FIELDS,
     *LICENSE_FIELDS,
 ]
 
@@ -93,13 +107,20 @@ def make_doc_id(locator: str, content_sha256: str) -> str:
     return hashlib.sha256(f"{locator}\n{content_sha256}".encode("utf-8")).hexdigest()[:32]
 
 
+def table_from_rows(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """A table of ``schema`` from row dicts, missing keys as nulls, extra keys ignored.
+
+    Built column by column (one list per field), which is several times faster than a dict per
+    row when a batch has dozens of columns.
+    """
+    return pa.table([pa.array([r.get(f.name) for r in rows], f.type) for f in schema], schema=schema)
+
+
 def docs_from_rows(rows: list[dict], schema: pa.Schema = DOC_SCHEMA) -> pa.Table:
     """Build a document table from row dicts, filling missing columns with nulls."""
-    return pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
+    return table_from_rows(rows, schema)
 
 
 def rejects_from_rows(rows: list[dict]) -> pa.Table:
     """Build a rejected-record table from row dicts, filling missing columns with nulls."""
-    return pa.Table.from_pylist(
-        [{f.name: r.get(f.name) for f in REJECT_SCHEMA} for r in rows], schema=REJECT_SCHEMA
-    )
+    return table_from_rows(rows, REJECT_SCHEMA)

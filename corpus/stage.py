@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from corpus.document import REJECT_SCHEMA, rejects_from_rows
+from corpus.document import REJECT_SCHEMA, rejects_from_rows, table_from_rows
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,7 @@ class RowStage(Stage):
                 rejected.append(reject_row(row, self.name, result))
             else:
                 kept.append(result)
-        schema = self.output_schema(table.schema)
-        kept_table = pa.Table.from_pylist(
-            [{f.name: r.get(f.name) for f in schema} for r in kept], schema=schema
-        )
-        return StageOutput(kept_table, rejects_from_rows(rejected))
+        return StageOutput(table_from_rows(kept, self.output_schema(table.schema)), rejects_from_rows(rejected))
 
 
 def stage_error(exc: BaseException) -> Rejection:
@@ -168,6 +164,38 @@ def run_stage(stage: Stage, table: pa.Table) -> StageOutput:
         rejected.append(out.rejected)
     kept_table = pa.concat_tables(kept, promote_options="default") if kept else stage.process(table.slice(0, 0)).kept
     return StageOutput(kept_table, pa.concat_tables(rejected) if rejected else empty_rejects())
+
+
+def run_row_stages(table: pa.Table, stages: list[RowStage], counts: dict[str, StageCounts]) -> StageOutput:
+    """Consecutive row stages in one pass: each row converted to Python once, taken through every
+    stage in order until one rejects it, and the survivors converted back once.
+
+    Equivalent to running the stages one after the other (same kept rows, same rejection rows,
+    same counts), without a table conversion per stage, which cost more than most stages' work.
+    """
+    schema = table.schema
+    for stage in stages:
+        schema = stage.output_schema(schema)
+        counts.setdefault(stage.name, StageCounts())
+    kept: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for row in table.to_pylist():
+        for stage in stages:
+            c = counts[stage.name]
+            c.docs_in += 1
+            try:
+                result = stage.process_row(row)
+            except Exception as exc:  # one document's failure is that document's rejection
+                result = stage_error(exc)
+            if isinstance(result, Rejection):
+                rejected.append(reject_row(row, stage.name, result))
+                c.rejected[result.reason] += 1
+                break
+            c.docs_out += 1
+            row = result
+        else:
+            kept.append(row)
+    return StageOutput(table_from_rows(kept, schema), rejects_from_rows(rejected))
 
 
 def count_output(table_in: pa.Table, out: StageOutput) -> StageCounts:

@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CORPUS_SHARED_DATA", REPO.parent / "shared" / "data"))
 SAMPLE_SPEC = REPO / "pipelines" / "sample.toml"
-SAMPLE_MODEL = REPO / "tokenizers" / "sample.model"
+SAMPLE_MODEL = REPO / "tokenizer-models" / "sample.model"
 SAMPLE_DATA = REPO / "data" / "sample"
 
 
@@ -39,8 +39,20 @@ def ray_local():
     ray.shutdown()
 
 
-def write_spec(path: Path, inputs: list[tuple[Path, str, str]], extra: str = "") -> Path:
-    """A spec file using the sample tokenizer; ``inputs`` are (path, source, licence).
+@pytest.fixture(scope="session")
+def bpe_model(tmp_path_factory) -> Path:
+    """A byte-level BPE ``tokenizer.json`` (vocab 3,000) trained with `corpus tokenizer train --kind bpe`
+    on real Japanese text (吾輩は猫である): the Hugging Face kind of tokenizer, next to SAMPLE_MODEL."""
+    from corpus.cli import main
+
+    out = tmp_path_factory.mktemp("bpe") / "neko"
+    text = SHARED / "wiki" / "aozora_wagahaiwa_nekodearu" / "wagahaiwa_nekodearu.txt"
+    assert main(["tokenizer", "train", str(text), "--kind", "bpe", "--vocab-size", "3000", "--output", str(out)]) == 0
+    return out.with_name("neko.json")
+
+
+def write_spec(path: Path, inputs: list[tuple[Path, str, str]], extra: str = "", model: Path = SAMPLE_MODEL) -> Path:
+    """A spec file using the sample tokenizer (or ``model``); ``inputs`` are (path, source, licence).
 
     Unless ``extra`` sets its own ``[license_policy]``, documents with unknown or unregistered
     licences are kept as train-only, so tests about other stages are not decided by licences.
@@ -51,7 +63,7 @@ def write_spec(path: Path, inputs: list[tuple[Path, str, str]], extra: str = "")
         f'[[inputs]]\npath = "{p}"\nsource = "{s}"\nlicense = "{lic}"\n' for p, s, lic in inputs
     )
     path.write_text(
-        f'[pipeline]\nname = "test"\n\n{blocks}\n[tokenizer]\nmodel = "{SAMPLE_MODEL}"\n\n'
+        f'[pipeline]\nname = "test"\n\n{blocks}\n[tokenizer]\nmodel = "{model}"\n\n'
         f'[ray]\nnum_cpus = 2\n{extra}\n',
         encoding="utf-8",
     )

@@ -39,6 +39,11 @@ def texts(shared: Path) -> dict[str, str]:
     manifest = (shared / "MANIFEST.tsv").read_text(encoding="utf-8")
     hashes = " ".join(re.findall(r"[0-9a-f]{64}", manifest)[:40])
     digit_runs = " ".join(re.findall(r"[0-9]{8,}", manifest)[:200])
+    # 連結貸借対照表 of the FSA's XBRL sample, one row per line, cells joined as the EDINET reader joins them
+    bs = ET.parse(next((shared / "finance/edinet_xbrl_sample_X99001").glob("0105020_*.htm"))).getroot()
+    xhtml = "{http://www.w3.org/1999/xhtml}"
+    rows = (" | ".join(c for c in ("".join(td.itertext()).strip() for td in tr.iter(xhtml + "td")) if c) for tr in bs.iter(xhtml + "tr"))
+    balance_sheet = normalize_text("\n".join(r for r in rows if r))
     blob = base64.b64encode((shared / "warc/commoncrawl_whirlwind/whirlwind.warc.gz").read_bytes()[:3000]).decode()
     return {
         "finance": finance,
@@ -63,4 +68,5 @@ def texts(shared: Path) -> dict[str, str]:
         "ng_one": finance + "\n出会い系サイトの広告です。",
         "ng_many": "\n".join(["出会い系サイトで人妻と熟女のアダルト動画が無修正。"] * 6 + sentences[:2]),
         "empty_words": "、。・" * 200,
+        "balance_sheet": balance_sheet,
     }

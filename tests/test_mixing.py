@@ -1,4 +1,5 @@
-"""Mixing plans and shard plans on real documents (chABSA filings, counted with the sample model); no Ray."""
+"""Mixing plans and shard plans on real documents (chABSA filings, counted with the sample sentencepiece
+model and with a byte-level BPE tokenizer.json); no Ray."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ import pytest
 
 from corpus.document import make_doc_id, sha256_hex
 from corpus.pipeline.spec import SpecError, load_spec
-from corpus.tokens.counter import TokenCounter
+from corpus.tokens.tokenizer import load_tokenizer
 from corpus.tokens.mixing import plan_mix, source_targets
 from corpus.tokens.shards import plan_shards, token_window
 
 from conftest import SAMPLE_MODEL, write_spec
 
 
-@pytest.fixture(scope="module")
-def docs(shared):
-    """(doc_id, source, n_tokens) per chABSA filing; source = its 17-industry category."""
+def chabsa_docs(shared, model):
+    """(doc_id, source, n_tokens) per chABSA filing, counted with ``model``; source = its 17-industry category."""
     out = []
     texts, meta = [], []
     for f in sorted((shared / "finance" / "chabsa").glob("*.json")):
@@ -26,10 +26,17 @@ def docs(shared):
         text = "\n".join(s["sentence"] for s in doc["sentences"])
         texts.append(text)
         meta.append((make_doc_id(f"file:{f}", sha256_hex(f.read_bytes())), doc["header"]["category17"]))
-    counts = TokenCounter(str(SAMPLE_MODEL)).count(texts)
+    counts = load_tokenizer(model).count(texts)
     for (doc_id, source), n in zip(meta, counts):
         out.append((doc_id, source, n))
     return out
+
+
+@pytest.fixture(scope="module", params=["sentencepiece", "huggingface"])
+def docs(request, shared):
+    """Every mixing and shard-plan test runs on counts of both kinds of tokenizer."""
+    model = SAMPLE_MODEL if request.param == "sentencepiece" else request.getfixturevalue("bpe_model")
+    return chabsa_docs(shared, model)
 
 
 def _cols(docs):

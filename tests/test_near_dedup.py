@@ -36,7 +36,7 @@ def _extra(workers: int, reference: Path | None = None) -> str:
     ref = f'reference = "{reference}"\n' if reference else ""
     return (
         f"[dedup.near]\nenabled = true\nbands = 14\nrows = 8\n{ref}[partitioning]\nmax_files = 4\n"
-        f"[ray.documents]\nconcurrency = {workers}\n[ray.dedup]\nconcurrency = {workers}\n"
+        f"[ray.documents]\nconcurrency = {workers}\n"
     )
 
 

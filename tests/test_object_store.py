@@ -37,7 +37,7 @@ def _spec(tmp: Path, name: str, root: str) -> Path:
     """The sample spec with its inputs under ``root`` (a local directory or an s3:// prefix)."""
     text = SAMPLE_SPEC.read_text(encoding="utf-8")
     text = re.sub(r'path = "\.\./data/sample/([^"]+)"', lambda m: f'path = "{root}/{m.group(1)}"', text)
-    text = text.replace('"../tokenizers/sample.model"', f'"{(REPO / "tokenizers" / "sample.model").as_posix()}"')
+    text = text.replace('"../tokenizer-models/sample.model"', f'"{(REPO / "tokenizer-models" / "sample.model").as_posix()}"')
     spec = tmp / f"{name}.toml"
     spec.write_text(text, encoding="utf-8")
     return spec

@@ -55,6 +55,7 @@ CASES = {
     "max_avg_word_chars": ("finance", "digit_runs"),
     "min_compression_ratio": ("finance", "repeated"),
     "max_compression_ratio": ("finance", "base64"),
+    "max_numeric_cell_fraction": ("finance", "balance_sheet"),
 }
 
 RULES = [(p, r) for p in PROFILES for r in load_profile(p).rules]

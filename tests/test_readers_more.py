@@ -138,7 +138,7 @@ def test_format_forces_a_reader_and_bad_values_fail_the_spec(shared, tmp_path):
     with pytest.raises(SpecError) as err:
         load_spec(spec)
     assert "inputs[0].format" in str(err.value) and "inputs[0].text_column" in str(err.value)
-    assert "unknown format 'docx'; known: html, jsonl, kokkai_xml, law_xml, parquet, pdf, text, warc" in str(err.value)
+    assert "unknown format 'docx'; known: api_answer, chabsa_json, edinet_zip, egov_bulk_zip, html, jsonl, kokkai_xml, law_xml, parquet, pdf, text, warc" in str(err.value)
 
 
 def test_warc_truncated_header_record_is_rejected(shared, tmp_path):

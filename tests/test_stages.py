@@ -15,6 +15,7 @@ from corpus.stage import count_output
 from corpus.text.normalize import normalize_text
 from corpus.text.normalize_stage import NormalizeStage
 from corpus.tokens.counter import TokenCountStage
+from corpus.tokens.tokenizer import load_tokenizer
 from corpus.tokens.shards import plan_shards
 
 from conftest import SAMPLE_MODEL
@@ -135,7 +136,7 @@ def test_threshold_override_changes_the_decision(shared):
 def test_token_counts_equal_sentencepiece_encode(shared):
     texts = [(shared / f"law_html/lawegov_2013_sjis/text/{n}.txt").read_text(encoding="utf-8") for n in ("bf2a36e69d30a929", "d3706fc85c406a45")]
     table = docs_from_rows([{"doc_id": str(i), "locator": str(i), "text": t} for i, t in enumerate(texts)])
-    out = TokenCountStage(str(SAMPLE_MODEL), batch_size=1).process(table)
+    out = TokenCountStage(load_tokenizer(SAMPLE_MODEL), batch_size=1).process(table)
     sp = spm.SentencePieceProcessor(model_file=str(SAMPLE_MODEL))
     assert out.kept.column("n_tokens").to_pylist() == [len(sp.encode(t)) for t in texts]
 

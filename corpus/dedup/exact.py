@@ -35,6 +35,9 @@ def exact_duplicates(table: pa.Table, source_rank: dict[str, int] | None = None)
     """
     if table.num_rows < 2:
         return REJECT_SCHEMA.empty_table()
+    for name in KEY_COLUMNS:  # the provenance columns are optional: a missing one is null
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
     t = table.select(KEY_COLUMNS).append_column("_rank", source_ranks(table.column("source"), source_rank or {}))
     t = t.sort_by([("text_sha256", "ascending"), ("_rank", "ascending"), ("locator", "ascending"), ("doc_id", "ascending")])
     sha = t.column("text_sha256").combine_chunks()

@@ -122,21 +122,41 @@ class LicensePolicy:
     allow_unknown_for_training: bool = False
 
 
+class SourceIndex:
+    """The source registry indexed by host, so matching a document costs a few dict lookups
+    instead of a scan of every entry's prefixes and hosts (it runs once per document)."""
+
+    def __init__(self, sources: list[Source]):
+        self.prefixes: dict[str, list[tuple[str, Source]]] = {}
+        self.hosts: dict[str, Source] = {}
+        self.datasets: dict[str, Source] = {}
+        for s in sources:
+            for p in s.prefixes:
+                self.prefixes.setdefault((urlsplit(p).hostname or "").lower(), []).append((p, s))
+            for h in s.hosts:
+                self.hosts.setdefault(h.lower(), s)
+            for d in s.datasets:
+                self.datasets.setdefault(d, s)
+
+    def match(self, url: str | None, dataset: str | None) -> Source | None:
+        """The registry entry for a document: longest URL prefix, then closest host, then dataset name."""
+        if url:
+            host = (urlsplit(url).hostname or "").lower()
+            prefixed = [(len(p), s) for p, s in self.prefixes.get(host, ()) if url.startswith(p)]
+            if prefixed:
+                return max(prefixed, key=lambda x: x[0])[1]
+            labels = host.split(".")
+            for i in range(len(labels)):
+                if (s := self.hosts.get(".".join(labels[i:]))) is not None:
+                    return s
+        if dataset:
+            return self.datasets.get(dataset)
+        return None
+
+
 def match_source(sources: list[Source], url: str | None, dataset: str | None) -> Source | None:
     """The registry entry for a document: longest URL prefix, then closest host, then dataset name."""
-    if url:
-        prefixed = [(len(p), s) for s in sources for p in s.prefixes if url.startswith(p)]
-        if prefixed:
-            return max(prefixed, key=lambda x: x[0])[1]
-        host = (urlsplit(url).hostname or "").lower()
-        hosted = [(len(h), s) for s in sources for h in s.hosts if host == h or host.endswith("." + h)]
-        if hosted:
-            return max(hosted, key=lambda x: x[0])[1]
-    if dataset:
-        for s in sources:
-            if dataset in s.datasets:
-                return s
-    return None
+    return SourceIndex(sources).match(url, dataset)
 
 
 @dataclass
@@ -157,10 +177,11 @@ def page_grant(signals: list[Signal]) -> str:
     return grants[0].license if grants else UNKNOWN
 
 
-def resolve(row: dict[str, Any], licenses: dict[str, License], sources: list[Source], signals: list[Signal]) -> Decision:
+def resolve(row: dict[str, Any], licenses: dict[str, License], sources: list[Source] | SourceIndex, signals: list[Signal]) -> Decision:
     """Apply the precedence (spec input > source registry > page grant) and page restrictions."""
     declared = row.get("license") or UNKNOWN
-    src = match_source(sources, row.get("url"), row.get("source"))
+    index = sources if isinstance(sources, SourceIndex) else SourceIndex(sources)
+    src = index.match(row.get("url"), row.get("source"))
     evidence: list[dict[str, Any]] = []
     from_page = page_grant(signals)
     page_decides = declared == UNKNOWN and (src is None or (src.page_grants and from_page != UNKNOWN))
@@ -248,6 +269,7 @@ class LicenseStage(RowStage):
         self.sources_path = sources_path
         self.licenses = load_licenses(Path(licenses_path) if licenses_path else None)
         self.sources = load_sources(Path(sources_path) if sources_path else None, self.licenses)
+        self.index = SourceIndex(self.sources)
 
     def signals(self, row: dict[str, Any]) -> list[Signal]:
         raw: bytes = row.get("raw") or b""
@@ -259,7 +281,7 @@ class LicenseStage(RowStage):
             return []  # undecodable pages are rejected by extract; no page signals to record
 
     def process_row(self, row: dict[str, Any]) -> dict[str, Any] | Rejection:
-        decision = resolve(row, self.licenses, self.sources, self.signals(row))
+        decision = resolve(row, self.licenses, self.index, self.signals(row))
         lic = self.licenses.get(decision.license)
         flags = flags_for(lic, decision.conflict, self.policy)
         evidence = json.dumps(decision.evidence, ensure_ascii=False, sort_keys=True)

@@ -27,6 +27,7 @@ from corpus.filters.language import japanese_score, kana_in_head
 from corpus.text.chars import char_class_counts, codepoints
 from corpus.text.morphology import Morphemes, parse
 from corpus.text.sentences import count_ellipsis_endings, split_lines, split_sentences
+from corpus.text.tables import numeric_cell, table_cells
 
 Tier = Literal["char", "morph"]
 #: Tiers in evaluation order: every rule on a cheaper tier is judged before any costlier signal runs.
@@ -243,6 +244,19 @@ def _special(view: TextView) -> dict[str, float]:
         "special_char_fraction": special / n,
         # LLM-jp v1: zlib-compressed size over raw size; very low = repetitive, very high = noise.
         "compression_ratio": len(zlib.compress(raw)) / max(1, len(raw)),
+    }
+
+
+@register("tables", "char", ("table_line_fraction", "numeric_cell_fraction"))
+def _tables(view: TextView) -> dict[str, float]:
+    rows = [cells for line in view.lines if (cells := table_cells(line)) is not None]
+    cells = [c for row in rows for c in row if c.strip()]
+    return {
+        # Lines that are table rows (two or more cells), among all lines.
+        "table_line_fraction": len(rows) / max(1, len(view.lines)),
+        # Cells holding a number, among the non-empty cells of those rows: high for a balance sheet,
+        # low for a table of risks or a company history.
+        "numeric_cell_fraction": sum(map(numeric_cell, cells)) / max(1, len(cells)),
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from corpus import __version__
@@ -10,15 +12,18 @@ from corpus.dedup.minhash import MinHasher
 from corpus.dedup.reference import signature_settings
 from corpus.extract.stage import ExtractStage
 from corpus.filters.boilerplate import BoilerplateStage
+from corpus.filters.decontaminate import DecontaminateStage
+from corpus.filters.overlap_index import Method, build_index
 from corpus.filters.pii import PiiStage
 from corpus.filters.license import LicensePolicy, LicenseStage, default_licenses_path, default_sources_path
 from corpus.filters.quality import QualityStage
 from corpus.filters.rules import Profile, load_profile
-from corpus.pipeline.spec import LoadedSpec
 from corpus.io.hashing import file_sha256, object_sha256
+from corpus.pipeline.spec import LoadedSpec, evaluation_sets
 from corpus.stage import Stage
 from corpus.text.normalize_stage import NormalizeStage
-from corpus.tokens.counter import TokenCountStage, model_sha256
+from corpus.tokens.counter import TokenCountStage
+from corpus.tokens.tokenizer import Tokenizer, load_tokenizer, model_sha256
 
 def quality_profile(loaded: LoadedSpec) -> Profile:
     q = loaded.spec.quality
@@ -35,17 +40,51 @@ def prepare_stages(loaded: LoadedSpec) -> list[Stage]:
     ]
 
 
-def judge_stages(loaded: LoadedSpec) -> list[Stage]:
+def judge_stages(loaded: LoadedSpec, decontamination_index: str | None = None) -> list[Stage]:
     """The judge phase's stages, in order: what decides on, cleans and counts normalised text.
-    The boilerplate stage is given each partition's run-wide repeated lines by the worker."""
+    The boilerplate stage is given each partition's run-wide repeated lines by the worker; the
+    decontamination stage reads the index the driver built (``build_decontamination_index``)."""
     s = loaded.spec
     b = s.boilerplate
     return [
         *([BoilerplateStage(b.min_docs, b.max_line_chars, b.known_lines)] if b.enabled else []),
         QualityStage(quality_profile(loaded)),
+        *([DecontaminateStage(decontamination_index, decontamination_method(loaded), s.decontamination.action)] if s.decontamination else []),
         *([PiiStage(tuple(s.pii.types))] if s.pii.enabled else []),
-        TokenCountStage(str(loaded.resolve(s.tokenizer.model)), s.tokenizer.batch_size),
+        TokenCountStage(run_tokenizer(loaded), s.tokenizer.batch_size),
     ]
+
+
+def decontamination_method(loaded: LoadedSpec) -> Method:
+    d = loaded.spec.decontamination
+    return Method(d.ngram, d.min_overlap, d.min_ngrams, d.max_item_frequency)
+
+
+def build_decontamination_index(loaded: LoadedSpec, work: str) -> str | None:
+    """Build the evaluation-set index once, on the driver, and return where workers find it:
+    ``<work>/decontamination/<key>`` (uploaded there when the work directory is on an object store;
+    each worker then keeps a local copy to memory-map)."""
+    if not loaded.spec.decontamination:
+        return None
+    from corpus.io import storage
+
+    local_root = Path(tempfile.gettempdir()) / "corpus-decontamination" if storage.is_uri(work) else Path(work) / "decontamination"
+    built = build_index(evaluation_sets(loaded), decontamination_method(loaded), local_root)
+    if not storage.is_uri(work):
+        return str(built)
+    target = storage.join(work, "decontamination", built.name)
+    if not storage.is_file(storage.join(target, "meta.json")):
+        for f in sorted(built.iterdir()):
+            if f.name != "meta.json":
+                storage.write_bytes(storage.join(target, f.name), f.read_bytes())
+        storage.write_bytes(storage.join(target, "meta.json"), (built / "meta.json").read_bytes())  # the marker, last
+    return target
+
+
+def run_tokenizer(loaded: LoadedSpec) -> Tokenizer:
+    """The spec's tokenizer, loaded and checked (counting, ``input_ids`` and the manifest use this one)."""
+    t = loaded.spec.tokenizer
+    return load_tokenizer(loaded.resolve(t.model), t.kind, t.eod_token)
 
 
 def boilerplate_line_chars(loaded: LoadedSpec) -> int | None:
@@ -104,10 +143,12 @@ def prepare_config_sha256(loaded: LoadedSpec) -> str:
 def judge_config_sha256(loaded: LoadedSpec) -> str:
     """Hash of the judge phase's settings (a judge key adds the prepared key and the repeated lines)."""
     s = loaded.spec
-    near = {"near_signatures": signature_settings(s.dedup.near.model_dump())} if s.dedup.near.enabled else {}
+    optional = {"near_signatures": signature_settings(s.dedup.near.model_dump())} if s.dedup.near.enabled else {}
+    if s.decontamination:  # the sets' bytes, not only their paths: an edited set re-judges
+        optional["decontamination"] = {**s.decontamination.model_dump(), "sets_sha256": [e.sha256() for e in evaluation_sets(loaded)]}
     return object_sha256(
         {
-            **near,
+            **optional,
             "version": __version__,
             "schema": SCHEMA_VERSION,
             "quality": profile_record(quality_profile(loaded)),

@@ -22,6 +22,7 @@ class RunSetup:
     loaded: LoadedSpec
     work: str  # the run's work directory (checkpoints, run-wide intermediates)
     output: str  # the run's output directory
+    decontamination_index: str | None = None  # where the driver put the evaluation-set index
 
 
 class WorkerContext:
@@ -49,7 +50,7 @@ class WorkerContext:
 
     @cached_property
     def judge_stages(self) -> list:
-        return judge_stages(self.loaded)
+        return judge_stages(self.loaded, self.setup.decontamination_index)
 
     @cached_property
     def hasher(self):

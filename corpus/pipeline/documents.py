@@ -24,7 +24,7 @@ from corpus.pipeline.plan import Partition
 from corpus.sources.read import STAGE as READ_STAGE, read_range
 from corpus.sources.registry import Item
 from corpus.sources.rows import failure
-from corpus.stage import Stage, StageCounts, count_output, reject_row, run_stage
+from corpus.stage import RowStage, Stage, StageCounts, count_output, reject_row, run_row_stages, run_stage
 
 BATCH_ROWS = 256
 BATCH_BYTES = 32 * 1024 * 1024
@@ -72,10 +72,21 @@ def doc_table(rows: list[dict], rejected: list[dict]) -> pa.Table:
 
 
 def run_stages(table: pa.Table, stages: list[Stage], counts: dict[str, StageCounts], rejected: ParquetSink) -> pa.Table:
-    """``table`` through ``stages`` in order; rejections appended to ``rejected``, counts added."""
-    for stage in stages:
-        out = run_stage(stage, table)
-        counts.setdefault(stage.name, StageCounts()).add(count_output(table, out))
+    """``table`` through ``stages`` in order; rejections appended to ``rejected``, counts added.
+
+    Runs of consecutive row stages go through ``run_row_stages`` (one conversion for the run)."""
+    i = 0
+    while i < len(stages):
+        j = i
+        while j < len(stages) and isinstance(stages[j], RowStage):
+            j += 1
+        if j > i:
+            out = run_row_stages(table, stages[i:j], counts)
+            i = j
+        else:
+            out = run_stage(stages[i], table)
+            counts.setdefault(stages[i].name, StageCounts()).add(count_output(table, out))
+            i += 1
         if out.rejected.num_rows:
             rejected.write(out.rejected)
         table = out.kept

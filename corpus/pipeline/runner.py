@@ -18,7 +18,9 @@ from typing import Any
 
 from corpus.filters.license import registry_record
 from corpus.io import storage
-from corpus.pipeline.build import license_stage, prepare_config_sha256, profile_record, quality_profile, stage_config_sha256
+from corpus.pipeline.build import (
+    build_decontamination_index, license_stage, prepare_config_sha256, profile_record, quality_profile, run_tokenizer, stage_config_sha256,
+)
 from corpus.pipeline.context import RunSetup
 from corpus.pipeline.output import WORK_DIR, check_against_inputs, prepare_output
 from corpus.pipeline.plan import plan_run
@@ -29,6 +31,7 @@ from corpus.pipeline.steps import documents, exact, near, outputs, provenance, s
 from corpus.provenance.finish import RUN_FILES, finish_run
 from corpus.provenance.manifest import build_manifest
 from corpus.provenance.summary import cleaning_totals
+from corpus.tokens.tokenizer import tokenizer_record
 
 
 @dataclass
@@ -68,6 +71,17 @@ def licence_block(loaded: LoadedSpec, summary: dict[str, Any], stages: list[dict
     }
 
 
+def decontamination_block(loaded: LoadedSpec, counts: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's ``decontamination``: the method, each evaluation set checked (files and
+    sha256, items, items long enough to be found) and how many documents it removed or cut."""
+    from corpus.filters.decontaminate import decontamination_record
+    from corpus.pipeline.spec import evaluation_sets
+    from corpus.provenance.manifest import recorded_location
+
+    settings = loaded.spec.decontamination.model_dump(mode="json")
+    return decontamination_record(settings, evaluation_sets(loaded), counts, recorded_location)
+
+
 def run_pipeline(
     loaded: LoadedSpec,
     output: str,
@@ -85,18 +99,23 @@ def run_pipeline(
     ledger = prepare_output(output, overwrite)
     work = storage.join(output, WORK_DIR)
     plan = plan_run(loaded, prepare_config_sha256(loaded))
+    setup = RunSetup(loaded, work, output, build_decontamination_index(loaded, work))
     ray_address = init_ray(address, spec.ray.num_cpus)
-    pool = WorkerPool(RunSetup(loaded, work, output), pool_size(loaded), spec.ray.documents.num_cpus)
+    pool = WorkerPool(setup, pool_size(loaded), spec.ray.documents.num_cpus)
     try:
-        state = RunState(RunSetup(loaded, work, output), pool, plan, ledger, progress)
+        state = RunState(setup, pool, plan, ledger, progress)
         storage.delete_dir(state.work("run"))
         sections: dict[str, Any] = {}
         volatile: dict[str, Any] = {}
+        seconds: dict[str, float] = {}
         for step in steps_for(loaded):
+            t_step = time.monotonic()
             result = step.run(state)
+            seconds[step.__name__.rsplit(".", 1)[-1]] = round(time.monotonic() - t_step, 3)
             state.stages.extend(result.stages)
             sections.update(result.manifest)
             volatile.update(result.volatile)
+        volatile["step_seconds"] = seconds
     finally:
         pool.shutdown()
     stages = [{"name": r.name, **r.counts.to_dict()} for r in state.stages]
@@ -112,7 +131,10 @@ def run_pipeline(
     manifest = build_manifest(
         loaded=loaded, config_sha256=stage_config_sha256(loaded), profile=profile_record(quality_profile(loaded)), plan=plan,
         stages=stages, sections=sections, licenses=licence_block(loaded, summary, stages), volatile=volatile,
+        tokenizer=tokenizer_record(run_tokenizer(loaded), spec.tokenizer.model),
     )
+    if spec.decontamination:
+        manifest["decontamination"] = decontamination_block(loaded, summary["decontamination"])
     ledger.add(*RUN_FILES)
     finish_run(output, manifest, summary, sections["provenance_documents"])
     if not keep_work:

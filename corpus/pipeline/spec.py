@@ -11,16 +11,27 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator
 
 from corpus.filters.rules import ProfileError, load_profile
 from corpus.sources.registry import kinds
 
+if TYPE_CHECKING:
+    from corpus.filters.eval_sets import EvalSet
+
 
 class SpecError(ValueError):
     """An invalid pipeline spec; the message is meant for the person who wrote the spec."""
+
+
+def _once_each(value: list, keys: list[str], what: str) -> list:
+    """``value`` unchanged if no key repeats, else a validation error listing the repeated keys."""
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ValueError(f"{what} listed twice: {dupes}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -130,8 +141,50 @@ class DedupSpec(_Strict):
 
 
 class TokenizerSpec(_Strict):
-    model: str = Field(description="sentencepiece .model file of the target model, relative to the spec file.")
+    """The target model's tokenizer: token counts, budgets, ``input_ids`` and mixing are in its tokens."""
+
+    model: str = Field(
+        description="The target model's tokenizer file, relative to the spec file: a sentencepiece .model or a "
+        "Hugging Face tokenizer.json (local file; nothing is downloaded)."
+    )
+    kind: Literal["sentencepiece", "huggingface"] | None = Field(
+        None, description="What the file must be; default: read from the file (a tokenizer.json is JSON)."
+    )
+    eod_token: str | None = Field(
+        None, min_length=1, description="End-of-document token (Megatron export); default: the model's EOS "
+        "(sentencepiece eos_id, tokenizer_config.json eos_token beside a tokenizer.json, or a known name such as <|endoftext|>)."
+    )
     batch_size: PositiveInt = 256
+
+
+class EvalSetSpec(_Strict):
+    """One evaluation set the corpus must not contain (docs/decontamination.md)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Set name recorded in rejections and the manifest.")
+    path: str = Field(description="A .jsonl/.jsonl.gz/.parquet/.csv file, or a directory of them, relative to the spec file.")
+    text_field: str = Field("text", min_length=1, description="Field/column holding an item's text.")
+    id_field: str | None = Field(None, min_length=1, description="Field/column holding the item id; default: <file>:<record number>.")
+
+
+class DecontaminationSpec(_Strict):
+    """Remove documents that contain evaluation items: character n-gram overlap on normalised text.
+
+    Defaults measured on chABSA against quoting, lightly edited and boilerplate-sharing documents
+    (benchmarks/decontamination.py; docs/decontamination.md).
+    """
+
+    sets: list[EvalSetSpec] = Field(min_length=1)
+    method: Literal["ngram_overlap"] = "ngram_overlap"
+    ngram: int = Field(13, strict=True, ge=4, le=64, description="Characters per n-gram (letters and digits of the NFKC, lower-cased text).")
+    min_overlap: float = Field(0.3, gt=0, le=1, allow_inf_nan=False, description="Share of an item's n-grams that must occur in a document.")
+    min_ngrams: int = Field(20, strict=True, ge=1, description="...and at least this many of them (about ngram + min_ngrams - 1 characters).")
+    max_item_frequency: int = Field(10, strict=True, ge=1, description="n-grams found in more items than this are the set's own boilerplate and are not indexed.")
+    action: Literal["reject", "remove_span"] = Field("reject", description="Reject the document, or cut the matched spans out and keep it.")
+
+    @field_validator("sets")
+    @classmethod
+    def _unique_names(cls, v: list[EvalSetSpec]) -> list[EvalSetSpec]:
+        return _once_each(v, [s.name for s in v], "evaluation set names")
 
 
 class ShardsSpec(_Strict):
@@ -190,9 +243,9 @@ class StageResources(_Strict):
 
 class RaySpec(_Strict):
     num_cpus: PositiveInt | None = Field(None, description="CPUs of the embedded local Ray (ignored with --address).")
-    documents: StageResources = StageResources()
-    shards: StageResources = StageResources()
-    dedup: StageResources = StageResources()
+    documents: StageResources = Field(
+        StageResources(), description="The run's worker pool: CPUs per worker and how many workers; every task of the run runs on it."
+    )
 
 
 class LicensePolicySpec(_Strict):
@@ -248,14 +301,12 @@ class PipelineSpec(_Strict):
     license_policy: LicensePolicySpec = LicensePolicySpec()
     datasheet: DatasheetSpec = DatasheetSpec()
     mixing: MixingSpec | None = None
+    decontamination: DecontaminationSpec | None = None
 
     @field_validator("inputs")
     @classmethod
     def _unique_paths(cls, v: list[InputSpec]) -> list[InputSpec]:
-        paths = [i.path for i in v]
-        dupes = sorted({p for p in paths if paths.count(p) > 1})
-        if dupes:
-            raise ValueError(f"input paths listed twice: {dupes}")
+        _once_each(v, [i.path for i in v], "input paths")
         names = [input_name(i) for i in v]
         clash = sorted({n for n in names if names.count(n) > 1})
         if clash:
@@ -335,22 +386,6 @@ def license_policy_problems(loaded: LoadedSpec) -> list[str]:
     return [f"  {field}: unknown licence id {lic!r}; known: {sorted(licenses)}" for field, lic in named if lic not in licenses]
 
 
-def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
-    """The model file must load as a sentencepiece model: a file that is not one would otherwise
-    pass validation and fail in every worker, after the whole prepare phase."""
-    import sentencepiece as spm
-
-    model = loaded.resolve(loaded.spec.tokenizer.model)
-    if not model.is_file():
-        return [f"  tokenizer.model: sentencepiece model {model} not found (train one with `corpus tokenizer train`)"]
-    try:
-        spm.SentencePieceProcessor(model_file=str(model))
-    except (RuntimeError, OSError) as exc:
-        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        return [f"  tokenizer.model: {model} is not a sentencepiece model ({first})"]
-    return []
-
-
 def mixing_problems(spec: PipelineSpec) -> list[str]:
     """Weights must name sources the run actually has, and must not select nothing at all."""
     mix = spec.mixing
@@ -361,6 +396,41 @@ def mixing_problems(spec: PipelineSpec) -> list[str]:
         out.append(f"  mixing.weights: unknown source(s) {unknown}; sources of this run: {sorted(sources)}")
     if all(mix.weights.get(s, mix.default_weight) == 0 for s in sources):
         out.append("  mixing.weights: every source has weight 0, nothing would be selected")
+    return out
+
+
+def tokenizer_problems(loaded: LoadedSpec) -> list[str]:
+    """The model file must load as a tokenizer of its kind: a file that is not a model would
+    otherwise fail in every worker, after the whole prepare phase."""
+    from corpus.tokens.tokenizer import TokenizerError, load_tokenizer
+
+    tok = loaded.spec.tokenizer
+    try:
+        load_tokenizer(loaded.resolve(tok.model), tok.kind, tok.eod_token)
+    except TokenizerError as exc:
+        return [f"  tokenizer.model: {exc}"]
+    return []
+
+
+def evaluation_sets(loaded: LoadedSpec) -> list[EvalSet]:
+    """The spec's evaluation sets (corpus.filters.decontaminate.EvalSet), paths resolved."""
+    from corpus.filters.eval_sets import EvalSet
+
+    d = loaded.spec.decontamination
+    return [EvalSet(s.name, loaded.resolve(s.path), s.text_field, s.id_field) for s in d.sets] if d else []
+
+
+def decontamination_problems(loaded: LoadedSpec) -> list[str]:
+    """Every evaluation set must be readable to its last record, with text in the named field."""
+    from corpus.filters.eval_sets import EvalSetError
+
+    out = []
+    for i, s in enumerate(evaluation_sets(loaded)):
+        try:
+            if sum(1 for _ in s.items()) == 0:  # read to the last record: a bad line must fail now
+                out.append(f"  decontamination.sets[{i}].path: {s.path} holds no items")
+        except EvalSetError as exc:
+            out.append(f"  decontamination.sets[{i}].path: {exc}")
     return out
 
 
@@ -411,6 +481,8 @@ def load_spec(path: str | Path, input_overrides: list[str] | None = None) -> Loa
     problems += license_policy_problems(loaded)
     if spec.mixing is not None:
         problems.extend(mixing_problems(spec))
+    if spec.decontamination is not None:
+        problems.extend(decontamination_problems(loaded))
     if problems:
         raise SpecError(f"{path}: invalid pipeline spec:\n" + "\n".join(problems))
     return loaded

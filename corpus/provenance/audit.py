@@ -267,6 +267,11 @@ def _check_provenance(report: AuditReport, out: str, m: dict[str, Any], shards: 
         report.add("provenance_sha256_mismatch", att["path"], "sha256 differs from the manifest")
     if not storage.is_file(_loc(out, prov["datasheet"]["path"])):
         report.add("provenance_missing", prov["datasheet"]["path"], "datasheet not found")
+    card = prov["dataset_card"]
+    if not storage.is_file(_loc(out, card["path"])):
+        report.add("provenance_missing", card["path"], "dataset card not found")
+    elif file_sha256(_loc(out, card["path"])) != card["sha256"]:
+        report.add("provenance_sha256_mismatch", card["path"], "sha256 differs from the manifest")
     docs = prov["documents"]
     readable = _check_files(report, out, docs["files"], "provenance", "rows", "provenance")
     outputs = {**m, "shards": shards, "rejected_files": rejected}
@@ -283,6 +288,21 @@ def _check_provenance(report: AuditReport, out: str, m: dict[str, Any], shards: 
                 report.add("provenance_mismatch", e["path"], f"{len(diff)} record(s) differ from shards/rejections, e.g. {diff[:3]}")
         except Exception as exc:
             report.add("provenance_unreadable", e["path"], f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _check_decontamination(report: AuditReport, m: dict[str, Any], counts: dict[str, Any]) -> None:
+    """The per-set removal counts in the manifest, recounted from the rejections and shards."""
+    d = m.get("decontamination")
+    if d is None:
+        return
+    for key in ("documents_rejected", "documents_cut"):
+        if d[key] != counts[key]:
+            report.add("decontamination_mismatch", f"manifest.decontamination.{key}", f"manifest {d[key]} != records {counts[key]}")
+    for s in d["sets"]:
+        found = counts["sets"].get(s["name"], {"documents_rejected": 0, "documents_cut": 0})
+        for key in ("documents_rejected", "documents_cut"):
+            if s[key] != found[key]:
+                report.add("decontamination_mismatch", f"decontamination set {s['name']}", f"{key}: manifest {s[key]} != records {found[key]}")
 
 
 def audit(out: str) -> AuditReport:
@@ -315,7 +335,8 @@ def audit(out: str) -> AuditReport:
     _check_licenses(report, out, m, shards, summary)
     report.checks.append("every kept document: licence allowed by policy, flags, evidence, attribution; licence summary and ATTRIBUTION.md rebuilt")
     _check_provenance(report, out, m, shards, rejected)
-    report.checks.append("provenance records rebuilt from shards and rejections and compared; ATTRIBUTION.md re-hashed")
+    _check_decontamination(report, m, summary["decontamination"])
+    report.checks.append("provenance records rebuilt from shards and rejections and compared; ATTRIBUTION.md and README.md re-hashed; decontamination counts recounted")
     _check_croissant(report, out, m)
     report.checks.append("croissant.json: required properties, schema, per-shard sha256")
     return report

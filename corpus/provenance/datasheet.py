@@ -54,7 +54,8 @@ def render(manifest: dict[str, Any]) -> str:
         "## 2. Scope and characteristics",
         "",
         f"Language: Japanese. Documents kept: {t['kept']}, tokens: {t['tokens']} "
-        f"(tokenizer `{manifest['tokenizer']['model']}`, sha256 `{manifest['tokenizer']['sha256'][:16]}…`), "
+        f"(tokenizer `{manifest['tokenizer']['model']}`, {manifest['tokenizer']['kind']}, "
+        f"vocabulary {manifest['tokenizer']['vocab_size']}, sha256 `{manifest['tokenizer']['sha256'][:16]}…`), "
         f"in {len(manifest['shards'])} Parquet shard(s).",
         "",
         *_table(["licence", "docs", "tokens", "train_ok", "redistribute_ok", "commercial_ok"],
@@ -97,6 +98,7 @@ def render(manifest: dict[str, Any]) -> str:
         f"Exact dedup: {spec['dedup']['exact']} (copy kept: earliest-listed input, then smallest locator). "
         f"Shards: {spec['shards']}.",
         "",
+        *decontamination_lines(manifest.get("decontamination")),
         f"Accounting: documents in {t['documents_in']} = kept {t['kept']} + rejected {t['rejected']} "
         f"({'holds' if t['accounting_ok'] else 'DOES NOT HOLD'}); by stage {t['rejected_by_stage']}.",
         "",
@@ -126,6 +128,20 @@ def render(manifest: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(L)
+
+
+def decontamination_lines(d: dict[str, Any] | None) -> list[str]:
+    """Which evaluation sets the corpus was checked against (with their sha256) and what each removed."""
+    if not d:
+        return ["Decontamination: not checked against any evaluation set.", ""]
+    return [
+        f"Decontamination against evaluation sets (character {d['ngram']}-gram overlap >= {d['min_overlap']} of an item, "
+        f">= {d['min_ngrams']} n-grams; action `{d['action']}`): {d['documents_rejected']} document(s) rejected, "
+        f"{d['documents_cut']} cut. Each rejection names the set, item id and matched text (`corpus inspect`).",
+        "",
+        *_table(["evaluation set", "files", "items", "items long enough to be found", "sha256", "documents rejected", "documents cut"],
+                [[s["name"], len(s["files"]), s["items"], s["items_detectable"], s["sha256"], s["documents_rejected"], s["documents_cut"]] for s in d["sets"]]),
+    ]
 
 
 def write_datasheet(output: str, manifest: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from corpus.io import storage
 from corpus.provenance.manifest import read_manifest
-from corpus.provenance.records import bucket_of
+from corpus.provenance.records import bucket_of, kept_lineage
 
 
 class NotFound(LookupError):
@@ -47,8 +47,12 @@ def lineage(out: str, doc_id: str, reopen: bool = False) -> dict[str, Any]:
         except json.JSONDecodeError:
             pass
     if rec["status"] == "kept":
-        row = storage.read_table(storage.join(out, rec["shard"]), columns=["doc_id"]).slice(rec["row"], 1).to_pylist()
+        shard = storage.join(out, rec["shard"])
+        columns = [c for c in storage.read_schema(shard).names if c not in ("text", "input_ids")]
+        row = storage.read_table(shard, columns=columns).slice(rec["row"], 1).to_pylist()
         rec["shard_row_verified"] = bool(row) and row[0]["doc_id"] == rec["doc_id"]
+        if rec["shard_row_verified"]:  # each stage's scores, from the shard row that holds them
+            rec["stages"] = kept_lineage(row[0], [s["stage"] for s in rec["stages"]])
     if reopen:
         rec["source_bytes"] = reopen_source(m, rec)
     return rec

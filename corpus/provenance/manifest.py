@@ -24,7 +24,7 @@ MANIFEST_VERSION = "2"
 MANIFEST_FILE = "manifest.json"
 KEY_LIBRARIES = [
     "ray", "pyarrow", "trafilatura", "lxml", "lxml_html_clean", "fugashi", "unidic-lite",
-    "datasketch", "sentencepiece", "warcio", "pydantic", "numpy",
+    "datasketch", "sentencepiece", "tokenizers", "warcio", "pydantic", "numpy",
 ]
 
 
@@ -98,7 +98,7 @@ def totals(stages: list[dict[str, Any]], kept: int, tokens: int) -> dict[str, An
 
 def build_manifest(
     *, loaded: Any, config_sha256: str, profile: dict[str, Any], plan: Any, stages: list[dict[str, Any]], sections: dict[str, Any],
-    licenses: dict[str, Any], volatile: dict[str, Any],
+    licenses: dict[str, Any], volatile: dict[str, Any], tokenizer: dict[str, Any],
 ) -> dict[str, Any]:
     """The manifest of a finished run, from the steps' results.
 
@@ -123,7 +123,7 @@ def build_manifest(
         "code": code_record(),
         "libraries": library_versions(),
         "quality_profile": profile,
-        "tokenizer": {"model": spec.tokenizer.model, "sha256": sections.get("tokenizer_sha256")},
+        "tokenizer": tokenizer,
         "inputs": [
             {"path": f.path, "kind": f.kind, "source": f.source, "license": f.license, "bytes": f.size, "sha256": f.sha256}
             for f in plan.files

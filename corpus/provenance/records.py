@@ -58,6 +58,7 @@ STAGE_FACTS = {
     "license": ["license", "legal_basis", "train_ok", "redistribute_ok", "commercial_ok", "license_conflict"],
     "extract": ["charset", "charset_evidence", "title"],
     "normalize": ["n_chars", "text_sha256"],
+    "decontaminate": ["decontam_removed"],
     "tokens": ["n_tokens"],
 }
 
@@ -128,40 +129,63 @@ def _evidence_of_rejection(row: dict[str, Any]) -> str | None:
     return detail[detail.index("[") :] if "[" in detail else detail
 
 
+def _kept_part(t: pa.Table, shard: str, stages_json: str) -> pa.Table:
+    """Provenance rows of kept shard rows (first copies only), column by column."""
+    if "copy" in t.column_names:
+        t = t.filter(pc.equal(t.column("copy"), 0))
+    n = t.num_rows
+    cols = {}
+    for f in PROVENANCE_SCHEMA:
+        if f.name in t.column_names:
+            cols[f.name] = t.column(f.name).cast(f.type)
+        else:
+            cols[f.name] = pa.nulls(n, f.type)
+    cols["status"] = pa.array(["kept"] * n, pa.string())
+    cols["stages"] = pa.array([stages_json] * n, pa.string())
+    cols["shard"] = pa.array([shard] * n, pa.string())
+    cols["row"] = t.column("_row")
+    return pa.table(cols, schema=PROVENANCE_SCHEMA)
+
+
+def _rejected_part(t: pa.Table, path: str, stages: list[str]) -> pa.Table:
+    rows = t.to_pylist()
+    out = {f.name: [] for f in PROVENANCE_SCHEMA}
+    direct = ("doc_id", "source", "locator", "url", "input_path", "fetch_time", "raw_sha256", "license", "duplicate_of")
+    for r in rows:
+        for k in direct:
+            out[k].append(r.get(k))
+        out["status"].append("rejected")
+        out["license_evidence"].append(_evidence_of_rejection(r))
+        out["stages"].append(json.dumps(rejected_lineage(r, stages), ensure_ascii=False, sort_keys=True))
+        out["rejected_file"].append(path)
+        out["drop_stage"].append(r["stage"])
+        out["drop_reason"].append(r["reason"])
+    n = len(rows)
+    return pa.table({f.name: (pa.array(out[f.name], f.type) if out[f.name] or f.name in direct else pa.nulls(n, f.type)) for f in PROVENANCE_SCHEMA},
+                    schema=PROVENANCE_SCHEMA)
+
+
 def build_bucket(output: str, manifest: dict[str, Any], bucket: int = 0, buckets: int = 1) -> pa.Table:
     """The provenance rows of one bucket, sorted by (doc_id, status): deterministic for the same output.
 
-    Shard rows with ``copy > 0`` (extra copies from mixing) are the same document again and get no
-    record of their own; the record points at the document's first copy.
+    A kept document's ``stages`` lists the stages it passed; its scores are the ``q_*`` and other
+    columns of its shard row, which ``corpus inspect`` reads back (they are not copied here: the
+    shard is the record). Shard rows with ``copy > 0`` (extra copies from mixing) are the same
+    document again and get no record of their own; the record points at the first copy.
     """
     stages = [s["name"] for s in manifest["stages"]]
-    records: list[dict[str, Any]] = []
+    kept_json = json.dumps([{"decision": "kept", "stage": n} for n in stages], ensure_ascii=False, sort_keys=True)
+    parts: list[pa.Table] = [PROVENANCE_SCHEMA.empty_table()]
     for entry in manifest["shards"]:
         location = storage.join(output, entry["path"])
-        for offset, t in _batches(location, non_text_columns(location)):
+        columns = [c for c in non_text_columns(location) if c in PROVENANCE_SCHEMA.names or c in ("copy",)]
+        for offset, t in _batches(location, columns):
             t = t.append_column("_row", pa.array(range(offset, offset + t.num_rows), pa.int64()))
-            t = _in_bucket(t, bucket, buckets)
-            for r in t.to_pylist():
-                if r.get("copy"):
-                    continue
-                records.append({
-                    **{k: r.get(k) for k in PROVENANCE_SCHEMA.names},
-                    "status": "kept", "stages": json.dumps(kept_lineage(r, stages), ensure_ascii=False, sort_keys=True),
-                    "shard": entry["path"], "row": r["_row"],
-                })
+            parts.append(_kept_part(_in_bucket(t, bucket, buckets), entry["path"], kept_json))
     for entry in manifest["rejected_files"]:
         for _, t in _batches(storage.join(output, entry["path"])):
-            for r in _in_bucket(t, bucket, buckets).to_pylist():
-                records.append({
-                    "doc_id": r["doc_id"], "status": "rejected", "source": r.get("source"), "locator": r["locator"],
-                    "url": r.get("url"), "input_path": r.get("input_path"), "fetch_time": r.get("fetch_time"),
-                    "raw_sha256": r.get("raw_sha256"), "license": r.get("license"),
-                    "license_evidence": _evidence_of_rejection(r),
-                    "stages": json.dumps(rejected_lineage(r, stages), ensure_ascii=False, sort_keys=True),
-                    "rejected_file": entry["path"], "drop_stage": r["stage"], "drop_reason": r["reason"], "duplicate_of": r.get("duplicate_of"),
-                })
-    records.sort(key=lambda x: (x["doc_id"], x["status"]))
-    return pa.Table.from_pylist([{f.name: x.get(f.name) for f in PROVENANCE_SCHEMA} for x in records], schema=PROVENANCE_SCHEMA)
+            parts.append(_rejected_part(_in_bucket(t, bucket, buckets), entry["path"], stages))
+    return pa.concat_tables(parts).sort_by([("doc_id", "ascending"), ("status", "ascending")])
 
 
 def write_bucket(output: str, manifest: dict[str, Any], bucket: int, buckets: int) -> dict[str, Any]:

@@ -1,1 +1,2 @@
-"""Tokens: sentencepiece counting, tokenizer training, token-budgeted shards."""
+"""Tokens: the target model's tokenizer (sentencepiece or tokenizer.json), counting, training, token-budgeted
+shards, mixing, and the Megatron export."""

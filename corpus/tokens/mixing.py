@@ -24,7 +24,7 @@ REASON = "downsampled"
 
 @dataclass(frozen=True)
 class SourceMix:
-    """What mixing did to one source (all token figures are sentencepiece tokens)."""
+    """What mixing did to one source (all token figures are tokens of the run's tokenizer)."""
 
     weight: float
     available_docs: int

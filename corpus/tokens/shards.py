@@ -17,11 +17,12 @@ from corpus.io import storage
 from corpus.io.hashing import file_sha256
 from corpus.tokens.split import SPLITS, order_key, split_of
 
-#: Leading shard columns, in this order; per-document data columns (q_*, pii_*, boilerplate_*) follow, sorted.
+#: Leading shard columns, in this order; per-document data columns (q_*, pii_*, boilerplate_*, decontam_*) follow, sorted.
 SHARD_COLUMNS = [
     "doc_id", "text", "n_tokens", "input_ids", "copy", "n_chars", "source", "license", "url", "locator", "title",
     "fetch_time", "raw_sha256", "text_sha256", "charset", "charset_evidence",
     "warc_record_id", "payload_digest", "dup_cluster_size",
+    "filing_id", "filer_code", "security_code", "doc_type", "period", "section", "source_fields",
     "license_evidence", "legal_basis", "train_ok", "redistribute_ok", "commercial_ok", "license_conflict", "attribution",
 ]
 
@@ -157,7 +158,7 @@ def plan_shards(
 
 
 def shard_columns(schema: pa.Schema) -> list[str]:
-    scores = sorted(n for n in schema.names if n.startswith(("q_", "pii_", "boilerplate_")))
+    scores = sorted(n for n in schema.names if n.startswith(("q_", "pii_", "boilerplate_", "decontam_")))
     return [c for c in SHARD_COLUMNS if c in schema.names] + scores
 
 

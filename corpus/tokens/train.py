@@ -1,9 +1,11 @@
-"""Train a sentencepiece model from documents, so a sample or domain tokenizer is reproducible.
+"""Train a tokenizer from documents, so a sample or domain tokenizer is reproducible: a sentencepiece
+model (``PREFIX.model``) or a byte-level BPE ``tokenizer.json`` (``PREFIX.json``, Hugging Face
+``tokenizers``, the format of most current base models).
 
 Input may be raw inputs (HTML, WARC: run through extract + normalise, no Ray needed), plain
 .txt files, Parquet shards with a ``text`` column (e.g. ``DIR/shards``), or a run directory
 ``DIR`` (then only its ``shards/train-*.parquet``: the validation split stays unseen). Training uses one thread and a fixed seed
-order so the same inputs give the same model.
+order so the same inputs give the same model (byte-identical; tested for both kinds).
 """
 
 from __future__ import annotations
@@ -47,6 +49,42 @@ def iter_texts(paths: list[Path]) -> Iterator[str]:
             yield from table.column("text").to_pylist()
 
 
+def training_lines(inputs: list[Path]) -> list[str]:
+    """Non-empty lines of every input text, in input order: the one corpus both trainers see."""
+    lines = [line.strip() for text in iter_texts(inputs) for line in text.split("\n") if line.strip()]
+    if not lines:
+        raise ValueError("no text found in the given inputs")
+    return lines
+
+
+#: The end-of-document token a trained BPE carries (id 0), named as Qwen and GPT-2 name theirs.
+BPE_EOD_TOKEN = "<|endoftext|>"
+
+
+def train_bpe(inputs: list[Path], output: Path, vocab_size: int = 8000) -> Path:
+    """Train a byte-level BPE with the ``tokenizers`` library and write ``<output>.json``.
+
+    Byte-level (as GPT-2, Llama 3 and Qwen are): every UTF-8 byte is in the initial alphabet, so no
+    Japanese character is ever unknown. The trainer's merge order breaks ties deterministically,
+    so the same lines give the same file.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    lines = training_lines(inputs)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[BPE_EOD_TOKEN], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(lines, trainer)
+    path = output.with_name(output.name + ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tok.to_str(), encoding="utf-8")
+    return path
+
+
 def train_tokenizer(
     inputs: list[Path],
     model_prefix: Path,
@@ -57,9 +95,7 @@ def train_tokenizer(
 ) -> Path:
     """Train and return the path of ``<model_prefix>.model`` (a ``.vocab`` is written beside it)."""
     model_prefix.parent.mkdir(parents=True, exist_ok=True)
-    lines = [line.strip() for text in iter_texts(inputs) for line in text.split("\n") if line.strip()]
-    if not lines:
-        raise ValueError("no text found in the given inputs")
+    lines = training_lines(inputs)
     # Sentences are passed in memory, not through a temporary file: the model records its input
     # file name, and a random temp path would make the same command give a different model.
     spm.SentencePieceTrainer.train(

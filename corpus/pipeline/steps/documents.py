@@ -102,7 +102,7 @@ def run(state: RunState) -> StepResult:
         parts = [keyed_for_judging(p, judge_sha, None, []) for p in planned]
         pending = [p for p in parts if not judged.is_done(p.judge_key)]
         _run_phase(state, "documents", judge_task, pending)
-    names = [READ_STAGE] + [s.name for s in prepare_stages(loaded)] + [s.name for s in judge_stages(loaded)]
+    names = [READ_STAGE] + [s.name for s in prepare_stages(loaded)] + [s.name for s in judge_stages(loaded, state.setup.decontamination_index)]
     totals = {n: StageCounts() for n in names}
     for p in parts:
         for name, c in judged.counts(p.judge_key).items():

@@ -24,7 +24,8 @@ from corpus.pipeline.context import WorkerContext
 from corpus.pipeline.steps import RunState, StageRecord, StepResult
 from corpus.pipeline.steps.near import doc_ids_of
 from corpus.stage import StageCounts
-from corpus.tokens.counter import TokenCounter, model_sha256
+from corpus.pipeline.build import run_tokenizer
+from corpus.tokens.tokenizer import model_sha256
 from corpus.tokens.mixing import STAGE as MIX_STAGE, apply_mixing
 from corpus.tokens.shards import plan_shards, shard_layout, shard_summary, split_totals, write_shard
 
@@ -96,8 +97,8 @@ def write_shard_task(ctx: WorkerContext, shard: dict[str, Any], routed: list[str
     cfg = ctx.spec.shards
     t = pa.concat_tables([storage.read_table(f) for f in routed]).sort_by("_pos").drop_columns(["_shard", "_pos"] + ([] if with_copy else ["copy"]))
     if cfg.input_ids:
-        counter = TokenCounter(str(ctx.loaded.resolve(ctx.spec.tokenizer.model)))
-        t = t.append_column("input_ids", pa.array(counter.encode(t.column("text").to_pylist()), pa.list_(pa.uint32())))
+        ids = run_tokenizer(ctx.loaded).encode(t.column("text").to_pylist())
+        t = t.append_column("input_ids", pa.array(ids, pa.list_(pa.uint32())))
     target = storage.join(ctx.setup.output, "shards", shard["filename"])
     return write_shard(t, target, cfg.row_group_size, {**summary, "split": shard["split"], "index": shard["index"]})
 
