@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from corpus.sources.warc_write import HttpCapture, write_warc
 
 from pdf_fixtures import bomb_pdf, image_pdf, law_sentences, text_pdf
+from test_readers_filings import raw_zip
 from test_warc_integrity import _document_records
 from test_xml_entities import LAUGHS, QUADRATIC, _with_doctype
 from warc_build import Rec, bomb_member
@@ -242,6 +243,7 @@ def build(shared: Path, root: Path, unreadable: bool = True) -> Corpus:
     _line_and_table_cases(w, shared, chabsa)
     _xml_cases(w, shared)
     _file_cases(w, shared, pages)
+    _package_cases(w, shared)
     _path_cases(w, unreadable)
     return Corpus(w.good.parent, w.mixed.parent, w.cases, w.good_records, w.mixed_records)
 
@@ -268,6 +270,7 @@ def _good_files(w: _Writer, shared: Path, pages: _Pages, chabsa: list[tuple[str,
     w.good_file("good/dump.jsonl", _jsonl(texts), len(texts))
     rows = [body for _, body in chabsa[9:13]]
     w.good_file("good/table.parquet", _parquet(pa.table({"text": rows})), len(rows))
+    w.good_file("good/chabsa-filing.json", sorted((shared / "finance/chabsa").glob("*.json"))[200].read_bytes(), 1)
 
 
 def _warc_cases(w: _Writer, shared: Path, pages: _Pages) -> None:
@@ -455,6 +458,28 @@ def _file_cases(w: _Writer, shared: Path, pages: _Pages) -> None:
               ("<html><body>" + "<div>" * 60_000 + "本文" + "</div>" * 60_000 + "</body></html>").encode())
     w.hostile(Case("a file of an unknown type", "html/data.bin", skipped="no reader"), b"\x00\x01")
     w.hostile(Case("a file name with '#'", "html/a#b.html", skipped="contains '#'"), sjis)
+
+
+def _package_cases(w: _Writer, shared: Path) -> None:
+    """ZIP (EDINET filing packages) and chABSA JSON files."""
+    zeros = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate, as in a ZIP
+    deflated = b"".join([zeros.compress(b"\0" * MiB) for _ in range(BOMB // MiB)] + [zeros.flush()])
+    crc = 0
+    for _ in range(BOMB // MiB):
+        crc = zlib.crc32(b"\0" * MiB, crc)
+    member = "XBRL/PublicDoc/0000000_header_bomb_ixbrl.htm"
+    w.hostile(Case("EDINET filing ZIP whose member inflates to 256 MiB", "zip/S100BOMB.zip", _reject(("read", "too_large")), records=1),
+              raw_zip(member, deflated, BOMB, crc))
+    w.hostile(Case("ZIP member declaring 1 KB that inflates to 256 MiB", "zip/S100LIES.zip", _reject(("read", "zip_unreadable")), records=1),
+              raw_zip(member, deflated, 1024, crc))
+    w.hostile(Case("bytes named .zip that are not a ZIP", "zip/S100JUNK.zip", _reject(("read", "zip_unreadable")), records=1),
+              b"PK\x03\x04" + b"junk" * 100)
+    filing = json.loads(sorted((shared / "finance/chabsa").glob("*.json"))[201].read_text(encoding="utf-8"))
+    data = json.dumps(filing, ensure_ascii=False).encode("utf-8")
+    w.hostile(Case("chABSA JSON cut in the middle", "json/cut.json", _reject(("read", "json_parse_error")), records=1), data[: len(data) // 2])
+    filing["sentences"][0]["sentence"] += "\ud83d"  # half of a surrogate pair, as a JSON escape
+    w.hostile(Case("chABSA JSON whose sentence escapes decode to a lone surrogate", "json/surrogate.json",
+                   _reject(("read", "reader_error")), records=1), json.dumps(filing, ensure_ascii=True).encode("ascii"))
 
 
 def _path_cases(w: _Writer, unreadable: bool) -> None:
