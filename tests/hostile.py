@@ -310,6 +310,10 @@ def _warc_cases(w: _Writer, shared: Path, pages: _Pages) -> None:
          {1}, _reject(("read", "http_status")))
     huge = Rec("https://law.example.jp/huge-header", pages.sjis(), http_extra=(("X-Padding", "a" * (2 * MiB)),))
     case("warc/huge-header.warc.gz", "a 2 MiB HTTP header line", [good("hh-0"), huge, good("hh-2")], {1}, _reject(("read", "warc_unreadable")))
+    stuck = ("<html><head><title>stuck</title></head><body>" + "<div><p>あいう</p></div>" * STUCK_BLOCKS + "</body></html>").encode()
+    case("warc/stuck.warc.gz", f"a page trafilatura needs ~36 s for (timeout {TIMEOUT:g} s), records after it in the same WARC",
+         [good("stuck-0"), Rec("https://law.example.jp/stuck", stuck), good("stuck-2"), good("stuck-3")],
+         {1}, _reject(("extract", "extraction_timeout")))
     png = Rec("https://law.example.jp/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, content_type="image/png")
     case("warc/image.warc.gz", "an image response", [good("img-0"), png], {1}, _reject(("extract", "unsupported_content_type")))
     bin_html = Rec("https://law.example.jp/fake.html", (shared / "finance/cpa_audit/CPA_AUDIT.xlsx").read_bytes(), content_type="text/html")
@@ -442,9 +446,6 @@ def _file_cases(w: _Writer, shared: Path, pages: _Pages) -> None:
     big = pages.sjis()
     w.hostile(Case("a 2 MiB page (over max_document_bytes)", "html/big.html", _reject(("read", "too_large")), records=1),
               big.replace(b"</BODY>", big * (2 * LIMIT // len(big) + 1) + b"</BODY>"))
-    stuck = ("<html><head><title>stuck</title></head><body>" + "<div><p>あいう</p></div>" * STUCK_BLOCKS + "</body></html>").encode()
-    w.hostile(Case(f"a page trafilatura needs ~36 s for (timeout {TIMEOUT:g} s)", "html/stuck.html", _reject(("extract", "extraction_timeout")),
-                   records=1), stuck)
 
     # mislabelled charsets: the twin is the same page correctly labelled; the text must be the same
     decoded = frozenset({"raw_sha256", "charset", "charset_evidence"})

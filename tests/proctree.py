@@ -21,7 +21,16 @@ from pathlib import Path
 class TreePeak:
     tree_rss: int = 0  # bytes: the largest total VmRSS of the tree in one sample
     process_hwm: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid -> (role, VmHWM bytes)
+    parent: dict[int, int] = field(default_factory=dict)  # pid -> parent pid
     samples: int = 0
+
+    def children(self, role: str) -> dict[int, int]:
+        """Parent pid -> how many processes of ``role`` it had over the run (e.g. extraction children per worker)."""
+        out: dict[int, int] = {}
+        for pid, (r, _) in self.process_hwm.items():
+            if r == role:
+                out[self.parent[pid]] = out.get(self.parent[pid], 0) + 1
+        return out
 
     def by_role(self) -> dict[str, int]:
         """The highest VmHWM of any process of each role (bytes)."""
@@ -55,14 +64,14 @@ def _children() -> dict[int, list[int]]:
     return out
 
 
-def tree(root: int) -> list[int]:
-    """``root`` and all its descendants now alive."""
+def tree(root: int) -> list[tuple[int, int]]:
+    """(pid, parent pid) of ``root`` and all its descendants now alive."""
     kids = _children()
-    found, todo = [], [root]
+    found, todo = [], [(root, 0)]
     while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(kids.get(pid, ()))
+        pid, parent = todo.pop()
+        found.append((pid, parent))
+        todo.extend((kid, pid) for kid in kids.get(pid, ()))
     return found
 
 
@@ -98,10 +107,11 @@ def _role(pid: int, root: int, name: str) -> str:
 
 def sample(root: int, peak: TreePeak) -> None:
     total = 0
-    for pid in tree(root):
+    for pid, parent in tree(root):
         st = _status(pid)
         if st is None:
             continue
+        peak.parent[pid] = parent
         name, rss, hwm = st
         total += rss
         role = peak.process_hwm[pid][0] if pid in peak.process_hwm else _role(pid, root, name)

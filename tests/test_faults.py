@@ -12,8 +12,10 @@ from /proc. Then:
   the manifest's ``skipped_inputs`` with its reason, and nothing of /etc/passwd reaches the output;
 * ``documents_in == kept + rejected`` equals the number of records in the inputs, counted as they
   were written (not by the pipeline's readers);
-* the mixed run's memory (the whole tree, and its largest process) exceeds the good run's by less
-  than a few times ``[limits]``, though the bombs inflate to 256 times the limit;
+* the mixed run's memory (the whole tree, and the largest process of each role: driver, Ray
+  worker, extraction child) exceeds the good run's by less than ``BUDGET``, though each bomb
+  inflates to 128-256 times the limit;
+* the stuck page's extraction child is killed and the worker goes on with a fresh one;
 * ``corpus audit`` passes on the mixed run's output.
 
 As root (where ``chmod 000`` denies nothing) both runs are started through ``setpriv`` without the
@@ -41,10 +43,11 @@ from conftest import REPO, write_spec
 from proctree import Measured, run_measured
 
 MiB = hostile.MiB
-#: What the mixed run may add to the good run's peak memory (tree total, and largest process): a
-#: few copies of a document at the limit, and the noise of two runs of different inputs. Every
-#: bomb inflates to 256 x the limit, so reading one whole would exceed this many times over.
-BUDGET = 8 * hostile.LIMIT + 96 * MiB
+#: What the mixed run may add to the good run's peak memory (per role, and twice this for the tree):
+#: a few copies of a document at the limit, the DOM trafilatura builds for the stuck page (a flat
+#: ~90 MiB for its 527 KB of 20,000 blocks, reached within a second), and the noise of two runs of
+#: different inputs. Every bomb inflates to 128-256 x the limit: read whole, one exceeds this.
+BUDGET = 8 * hostile.LIMIT + 128 * MiB
 #: Columns that depend on a record's position in its file (WARC offsets, JSONL line numbers),
 #: which a clean twin cannot share with its hostile original.
 POSITIONAL = {"doc_id", "locator", "duplicate_of"}
@@ -169,9 +172,10 @@ def test_every_hostile_record_is_a_rejection_with_its_reason(runs):
         assert r["value"] > hostile.LIMIT or (r["value"] == hostile.LIMIT and ".pdf" in (r["url"] or r["locator"])), r
     (timeout,) = [r for r in mixed.rejected if r["reason"] == "extraction_timeout"]
     assert timeout["value"] == hostile.TIMEOUT and f"{hostile.TIMEOUT:g}s" in timeout["detail"]
-    # the stuck page's extraction process was killed and its worker went on with a fresh one
-    children = [sum(role == "sandbox" for role, _ in run.measured.peak.process_hwm.values()) for run in (good, mixed)]
-    assert children[1] == children[0] + 1, children
+    # the stuck page's extraction process was killed, and its worker went on to the records after it
+    # in the same WARC with a fresh one: one worker had two extraction children, every other one
+    good_children, mixed_children = good.measured.peak.children("sandbox"), mixed.measured.peak.children("sandbox")
+    assert set(good_children.values()) == {1} and sorted(mixed_children.values())[-2:] in ([1, 2], [2]), (good_children, mixed_children)
     everything = "".join(p.read_text(errors="replace") for p in mixed.out.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".html"))
     everything += repr(mixed.kept) + repr(mixed.rejected)
     assert hostile.SECRET not in everything
@@ -199,7 +203,7 @@ def test_memory_of_the_whole_process_tree_stays_bounded(runs):
               + ", ".join(f"{r} {roles_g.get(r, 0) / MiB:.0f} -> {roles_m[r] / MiB:.0f} MiB" for r in sorted(roles_m)))
     print(report)
     assert {"driver", "ray::_Worker", "sandbox"} <= set(roles_m)
-    assert m.tree_rss < g.tree_rss + BUDGET, report
+    assert m.tree_rss < g.tree_rss + 2 * BUDGET, report  # the tree also holds Ray's idle processes, which vary more
     for role in ("driver", "ray::_Worker", "sandbox"):  # where a bomb would be held: reader, stages, extraction
         assert roles_m[role] < roles_g[role] + BUDGET, report
 
