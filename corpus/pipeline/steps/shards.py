@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,18 +53,7 @@ def plan_task(ctx: WorkerContext, kept_files: list[str], dropped_files: list[str
     cfg = spec.shards
     doc_ids = index.column("doc_id").to_pylist()
     plans = plan_shards(doc_ids, index.column("n_tokens").to_pylist(), cfg.target_tokens, cfg.tolerance, cfg.seed, cfg.validation_fraction, mixed.copies if mixed else None)
-    where = dict(zip(doc_ids, zip(index.column("_part").to_pylist(), index.column("_row").to_pylist())))
-    per_part: dict[int, list[tuple[int, int, int, int]]] = {}
-    for s, plan in enumerate(plans):
-        for pos, (doc_id, copy, _) in enumerate(plan.rows):
-            part, row = where[doc_id]
-            per_part.setdefault(part, []).append((row, s, pos, copy))
-    written = {}
-    for part, rows in per_part.items():
-        rows.sort()
-        location = storage.join(plan_dir, f"part-{part:05d}.parquet")
-        storage.write_table(pa.table([list(c) for c in zip(*rows)], schema=PLAN_SCHEMA), location)
-        written[part] = location
+    written = write_partition_plans(plans, index.select(["doc_id", "_part", "_row"]), plan_dir)
     return {
         "shards": [{"split": p.split, "index": p.index, "filename": p.filename, "tokens": p.tokens, "rows": len(p.rows)} for p in plans],
         "plans": written,
@@ -73,6 +63,33 @@ def plan_task(ctx: WorkerContext, kept_files: list[str], dropped_files: list[str
         "tokens_counted": tokens_counted,
         "tokens_deduped": tokens_deduped,
     }
+
+
+def write_partition_plans(plans: list, where: pa.Table, plan_dir: str) -> dict[int, str]:
+    """Each partition's share of the plan (row in the partition, shard, position, copy), one file
+    per partition, found with an Arrow join of the planned rows on doc_id."""
+    doc, copy, shard, pos = [], [], [], []
+    for s, plan in enumerate(plans):
+        for p, (doc_id, c, _) in enumerate(plan.rows):
+            doc.append(doc_id)
+            copy.append(c)
+            shard.append(s)
+            pos.append(p)
+    planned = pa.table({"doc_id": pa.array(doc, pa.string()), "copy": pa.array(copy, pa.int32()),
+                        "shard": pa.array(shard, pa.int32()), "pos": pa.array(pos, pa.int64())})
+    rows = planned.join(where, "doc_id").sort_by([("_part", "ascending"), ("_row", "ascending"), ("copy", "ascending")])
+    parts = rows.column("_part").to_numpy()
+    bounds = np.flatnonzero(np.diff(parts)) + 1
+    written = {}
+    for start, end in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [len(parts)]])):
+        if start == end:
+            continue
+        part = int(parts[start])
+        t = rows.slice(int(start), int(end - start))
+        location = storage.join(plan_dir, f"part-{part:05d}.parquet")
+        storage.write_table(pa.table([t.column("_row"), t.column("shard"), t.column("pos"), t.column("copy")], schema=PLAN_SCHEMA), location)
+        written[part] = location
+    return written
 
 
 def route_task(ctx: WorkerContext, part: int, kept_file: str, plan_file: str, sizes_file: str | None, routed_dir: str) -> list[int]:
