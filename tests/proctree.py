@@ -93,7 +93,9 @@ def _status(pid: int) -> tuple[str, int, int] | None:
 
 def _role(pid: int, root: int, name: str) -> str:
     """``driver`` for the root, ``sandbox`` for an extraction child, else the process name
-    (``ray::_Worker``, ``raylet``, ``gcs_server``, ...)."""
+    (``ray::_Worker``, ``raylet``, ``gcs_server``, ...). Ray retitles a worker as it goes
+    (``ray::IDLE``, ``ray::_Worker``, ``ray::_Worker.call``, cut to 15 characters): the part before
+    the dot is its role."""
     if pid == root:
         return "driver"
     try:
@@ -102,7 +104,7 @@ def _role(pid: int, root: int, name: str) -> str:
                 return "sandbox"
     except OSError:
         pass
-    return name
+    return name.split(".", 1)[0]
 
 
 def sample(root: int, peak: TreePeak) -> None:
@@ -114,11 +116,10 @@ def sample(root: int, peak: TreePeak) -> None:
         peak.parent[pid] = parent
         name, rss, hwm = st
         total += rss
-        role = peak.process_hwm[pid][0] if pid in peak.process_hwm else _role(pid, root, name)
-        if role not in ("driver", "sandbox"):
-            # Ray retitles a worker as it goes (ray::IDLE, ray::_Worker, ray::_Worker.call, cut to 15 characters)
-            role = name.split(".", 1)[0]
-        peak.process_hwm[pid] = (role, max(hwm, peak.process_hwm.get(pid, ("", 0))[1]))
+        known = peak.process_hwm.get(pid, ("", 0))
+        # asked again at every sample: a child caught between fork and exec still shows its parent's command line
+        role = "sandbox" if known[0] == "sandbox" else _role(pid, root, name)
+        peak.process_hwm[pid] = (role, max(hwm, known[1]))
     peak.tree_rss = max(peak.tree_rss, total)
     peak.samples += 1
 
