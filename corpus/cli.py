@@ -34,7 +34,16 @@ The spec is validated before any work starts: a bad spec exits with code 2 and w
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    # soft_wrap: a message piped to a log or a test stays one line (rich would cut it at 80 columns)
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _error(console: Console, message: str) -> None:
+    """``error: message`` in red, the message as plain text: rich markup in it (``[limits]``,
+    ``[Errno 28]``) is printed, not interpreted."""
+    from rich.text import Text
+
+    console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
 
 
 class LiveProgress:
@@ -70,8 +79,6 @@ class LiveProgress:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rich.markup import escape
-
     from corpus.errors import describe, save_traceback
     from corpus.pipeline.output import OutputError
     from corpus.pipeline.spec import SpecError, load_spec
@@ -81,27 +88,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         loaded = load_spec(args.spec, args.input or None)
     except SpecError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     from corpus.pipeline.runner import run_pipeline
 
-    console.print(f"running [bold]{loaded.spec.pipeline.name}[/bold] -> {args.output}")
+    console.print(f"running {loaded.spec.pipeline.name} -> {args.output}", markup=False, highlight=False)
     try:
         with LiveProgress(console) as progress:
             result = run_pipeline(
                 loaded, args.output, address=args.address, progress=progress, keep_work=not args.clean_work, overwrite=args.overwrite
             )
     except (OutputError, InputError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.print("interrupted: finished partitions are checkpointed; run the same command again to resume", highlight=False)
         return 130
     except Exception as exc:  # an error of the run itself: one line here, the whole story in the log
         log = save_traceback(exc, args.output)
-        # One line however long, and "[ray.documents]" in a message is text, not rich markup.
-        console.print(f"[red]error:[/red] {escape(describe(exc))}", highlight=False, soft_wrap=True)
-        console.print(f"full traceback: {log}", highlight=False, soft_wrap=True)
+        _error(console, f"{describe(exc)} (full traceback: {log})")
         if args.verbose:
             import traceback
 
@@ -112,12 +117,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"documents in {t['documents_in']}, kept {t['kept']}, rejected {t['rejected']} "
         f"{t['rejected_by_stage']}, tokens {t['tokens']}; "
         f"{len(result.manifest['shards'])} shard(s); resumed {result.resumed_partitions} partition(s)",
-        highlight=False,
+        highlight=False, markup=False,
     )
     skipped = result.manifest["skipped_inputs"]
     if skipped:
-        console.print(f"skipped {len(skipped)} input path(s) (listed in the manifest), e.g. {skipped[0]['path']}: {skipped[0]['reason']}", highlight=False)
-    console.print(f"manifest: {result.output}/manifest.json")
+        console.print(f"skipped {len(skipped)} input path(s) (listed in the manifest), e.g. {skipped[0]['path']}: {skipped[0]['reason']}",
+                      highlight=False, markup=False)
+    console.print(f"manifest: {result.output}/manifest.json", markup=False, highlight=False)
     return EXIT_OK if t["accounting_ok"] else EXIT_FAILED
 
 
@@ -175,7 +181,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     try:
         spec = load_crawl_spec(args.spec)
     except CrawlSpecError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     counter = {"n": 0}
 
@@ -240,15 +246,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         spec = load_fetch_spec(args.spec)
         fetch = ApiFetch(spec, Path(args.output), progress=progress, retry_failed=args.retry_failed)
     except FetchSpecError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(console, str(exc))
         return EXIT_USAGE
     summary = run_stoppable(console, f"fetching [bold]{spec.fetch.name}[/bold] -> {args.output}", fetch)
     console.print(f"{'stopped' if summary.stopped else 'done'}: {summary.requests} request(s) this run, {summary.stored} stored; "
                   f"tasks {dict(sorted(summary.tasks.items()))}; WARC: {', '.join(summary.warc_files) or 'none'}",
                   highlight=False, markup=False)
     for service, why in summary.halted.items():
-        console.print(f"[red]error:[/red] {service} refused us ({why}); its requests stay queued: fix the key and re-run",
-                      highlight=False)
+        _error(console, f"{service} refused us ({why}); its requests stay queued: fix the key and re-run")
     failed = summary.tasks.get("failed", 0)
     if failed:
         console.print(f"{failed} request(s) failed (fetch-manifest.json 'failed'); --retry-failed tries them again",
@@ -262,7 +267,7 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
     console = _console()
     missing = [p for p in args.inputs if not Path(p).exists()]
     if missing:
-        console.print(f"[red]error:[/red] input not found: {missing}")
+        _error(console, f"input not found: {missing}")
         return EXIT_USAGE
     inputs = [Path(p) for p in args.inputs]
     try:
@@ -273,7 +278,7 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> int:
                 inputs, Path(args.output), args.vocab_size, args.model_type, args.character_coverage, not args.no_byte_fallback,
             )
     except (ValueError, RuntimeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        _error(console, str(exc))
         return EXIT_FAILED
     console.print(f"wrote {model}")
     return EXIT_OK

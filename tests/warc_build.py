@@ -22,9 +22,10 @@ def digest(data: bytes, algo: str = "sha1", form: str = "base32") -> str:
     return f"{algo}:{value}"
 
 
-def http_block(body: bytes, content_type: str = "text/html; charset=utf-8", extra: Iterable[tuple[str, str]] = ()) -> tuple[bytes, bytes]:
-    """(HTTP headers, body) of a 200 response."""
-    lines = ["HTTP/1.1 200 OK", f"Content-Type: {content_type}", f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in extra)]
+def http_block(body: bytes, content_type: str = "text/html; charset=utf-8", extra: Iterable[tuple[str, str]] = (),
+               status: str = "200 OK") -> tuple[bytes, bytes]:
+    """(HTTP headers, body) of a response (200 unless ``status`` says otherwise)."""
+    lines = [f"HTTP/1.1 {status}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in extra)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii"), body
 
 
@@ -41,9 +42,10 @@ class Rec:
     form: str = "base32"
     http_extra: tuple[tuple[str, str], ...] = ()
     rec_type: str = "response"
+    status: str = "200 OK"
 
     def bytes(self) -> bytes:
-        head, body = http_block(self.body, self.content_type, self.http_extra)
+        head, body = http_block(self.body, self.content_type, self.http_extra, self.status)
         block = head + body
         block_digest = digest(block, self.algo, self.form)
         payload_digest = digest(body, self.algo, self.form)

@@ -28,6 +28,10 @@ from typing import Any, BinaryIO
 _HEADER = struct.Struct("<Q")
 #: Imported once per child so the first call does not pay for them.
 PRELOAD = ("corpus.extract.html", "corpus.extract.pdf")
+#: How long a fresh child may take to start and import PRELOAD. Not part of any call's time limit:
+#: a document must not be rejected because the child before it was killed and its successor was
+#: still importing trafilatura on a busy machine.
+STARTUP_SECONDS = 300.0
 
 
 class SandboxTimeout(Exception):
@@ -80,6 +84,7 @@ def serve() -> None:
     os.dup2(2, 1)  # library prints must not corrupt the protocol stream
     for name in PRELOAD:
         importlib.import_module(name)
+    _send(out, ("ready",))  # the parent starts a call's clock only now
     fd = sys.stdin.buffer.fileno()
     while True:
         try:
@@ -114,6 +119,12 @@ class Sandbox:
             [sys.executable, "-m", "corpus.extract.sandbox"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, close_fds=True,
         )
+        try:
+            _recv(self._proc.stdout.fileno(), time.monotonic() + STARTUP_SECONDS)
+        except (SandboxTimeout, EOFError, OSError) as exc:
+            code = self._proc.poll()
+            self._stop()
+            raise SandboxCrash(f"extraction process did not start (exit code {code}): {exc}") from None
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None

@@ -9,6 +9,7 @@ from corpus.extract.html import extract_html
 from corpus.extract.pdf import EVIDENCE as PDF_EVIDENCE
 from corpus.extract.pdf import extract_pdf, is_pdf
 from corpus.extract.sandbox import SandboxCrash, SandboxError, SandboxTimeout, shared_sandbox
+from corpus.io.bounded import ReadLimits
 from corpus.stage import Rejection, RowStage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -30,10 +31,12 @@ class ExtractStage(RowStage):
     name: ClassVar[str] = "extract"
     dropped_columns = ("raw",)
 
-    def __init__(self, timeout_seconds: float = 60.0, include_tables: bool = True, favor_recall: bool = True):
+    def __init__(self, timeout_seconds: float = 60.0, include_tables: bool = True, favor_recall: bool = True,
+                 max_document_bytes: int = ReadLimits().max_document_bytes):
         self.timeout_seconds = timeout_seconds
         self.include_tables = include_tables
         self.favor_recall = favor_recall
+        self.max_document_bytes = max_document_bytes  # [limits]: a crawled PDF's decoded streams and text
 
     def process_row(self, row: dict[str, Any]) -> dict[str, Any] | Rejection:
         if row.get("text") is not None:
@@ -75,7 +78,7 @@ class ExtractStage(RowStage):
             return Rejection("extraction_error", detail=str(exc)[:500])
 
     def _pdf(self, row: dict[str, Any], raw: bytes) -> dict[str, Any] | Rejection:
-        result = self._isolated(extract_pdf, (raw,))
+        result = self._isolated(extract_pdf, (raw, self.max_document_bytes))
         if isinstance(result, Rejection):
             return result
         return {**row, "text": result.text, "title": result.title, "charset_evidence": PDF_EVIDENCE}

@@ -196,6 +196,12 @@ def _walk_local(root: str) -> Listing:
 
     def visit(path: str) -> None:
         try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:  # locators, manifests and Parquet are UTF-8: such a name cannot be recorded
+            shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+            skipped.append((shown, "name is not valid UTF-8 (rename it)"))
+            return
+        try:
             st = os.stat(path)
         except FileNotFoundError:
             skipped.append((path, "dangling symlink" if os.path.islink(path) else "vanished while listing"))

@@ -35,7 +35,7 @@ def prepare_stages(loaded: LoadedSpec) -> list[Stage]:
     s = loaded.spec
     return [
         license_stage(loaded),  # on the raw bytes, before extract drops them
-        ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall),
+        ExtractStage(s.extract.timeout_seconds, s.extract.include_tables, s.extract.favor_recall, s.limits.max_document_bytes),
         NormalizeStage(s.normalize.form, s.normalize.japanese_punctuation),
     ]
 
@@ -132,6 +132,7 @@ def prepare_config_sha256(loaded: LoadedSpec) -> str:
             "version": __version__,
             "schema": SCHEMA_VERSION,
             "extract": s.extract.model_dump(),
+            "limits": s.limits.model_dump(),  # a document rejected as too_large under one limit may be read under another
             "normalize": s.normalize.model_dump(),
             "license": {"policy": s.license_policy.model_dump(), "registries": license_registries_sha256(loaded)},
             "boilerplate_line_chars": boilerplate_line_chars(loaded),

@@ -23,6 +23,7 @@ from corpus.pipeline.context import WorkerContext
 from corpus.pipeline.plan import Partition
 from corpus.sources.read import STAGE as READ_STAGE, read_range
 from corpus.sources.registry import Item
+from corpus.sources.rows import failure
 from corpus.stage import RowStage, Stage, StageCounts, count_output, reject_row, run_row_stages, run_stage
 
 BATCH_ROWS = 256
@@ -49,6 +50,25 @@ def batched_items(items: Iterable[Item]) -> Iterator[tuple[list[dict], list[dict
             rows, rejected, size = [], [], 0
     if rows or rejected:
         yield rows, rejected
+
+
+def doc_table(rows: list[dict], rejected: list[dict]) -> pa.Table:
+    """``rows`` as a DOC_SCHEMA table. A row Arrow cannot hold (a reader let through a string with
+    a lone surrogate, e.g. from a JSON ``\\ud800`` escape) moves to ``rejected`` as a ``reader_error``
+    instead of failing the batch; the common case converts the batch at once."""
+    try:
+        return docs_from_rows(rows, DOC_SCHEMA)
+    except (UnicodeError, pa.ArrowException):
+        pass
+    good = []
+    for row in rows:
+        try:
+            docs_from_rows([row], DOC_SCHEMA)
+        except (UnicodeError, pa.ArrowException) as exc:
+            rejected.append({**reject_row(row, READ_STAGE, failure("reader_error", exc)), "url": None})  # the url may be the culprit
+            continue
+        good.append(row)
+    return docs_from_rows(good, DOC_SCHEMA)
 
 
 def run_stages(table: pa.Table, stages: list[Stage], counts: dict[str, StageCounts], rejected: ParquetSink) -> pa.Table:
@@ -87,11 +107,12 @@ def prepare_partition(ctx: WorkerContext, part: Partition) -> dict[str, StageCou
         ParquetSink(store.file(part.key, "lines.parquet"), LINE_PAGE_SCHEMA) as lines,
     ):
         for rows, read_rejects in batched_items(items):
-            counts[READ_STAGE].add(StageCounts(len(rows) + len(read_rejects), len(rows)))
+            table = doc_table(rows, read_rejects)
+            counts[READ_STAGE].add(StageCounts(table.num_rows + len(read_rejects), table.num_rows))
             counts[READ_STAGE].rejected.update(r["reason"] for r in read_rejects)
             if read_rejects:
                 rejected.write(rejects_from_rows(read_rejects))
-            table = run_stages(docs_from_rows(rows, DOC_SCHEMA), ctx.prepare_stages, counts, rejected)
+            table = run_stages(table, ctx.prepare_stages, counts, rejected)
             kept.write(table)
             if ctx.line_chars is not None and table.num_rows:
                 lines.write(line_pages(table, ctx.line_chars))

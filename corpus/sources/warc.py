@@ -394,6 +394,26 @@ def _next_member(fh: BinaryIO, start: int, fmt: str) -> int | None:
     return _scan(fh, start, GZIP_MAGIC, lambda at: starts_record(fh, at, fmt))
 
 
+def _member_damage(fh: BinaryIO, offset: int) -> str | None:
+    """Why the gzip member at ``offset`` does not inflate cleanly to its end, or None if it does.
+
+    Damaged deflate data can inflate to garbage of plausible shape and fail only at the member's
+    CRC; the record then looks as if its Content-Length lied. Inflated again here (streaming,
+    nothing held) so such a record is reported as the corrupt member it is.
+    """
+    fh.seek(offset)
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        while not d.eof:
+            data = d.unconsumed_tail or fh.read(_CHUNK)
+            if not data:
+                return f"gzip member at offset {offset} is truncated"
+            d.decompress(data, _CHUNK)
+    except zlib.error as exc:
+        return f"gzip member at offset {offset} is corrupt: {exc}"
+    return None
+
+
 def _next_plain(fh: BinaryIO, start: int, fmt: str) -> int | None:
     if fmt != "warc":
         return None
@@ -482,7 +502,10 @@ def _gzip_records(fh: BinaryIO, start: int, end: int | None, fmt: str, keep: Cal
                 yield _record(rec, member, block, problem, addressable)
                 continue
             nxt = _next_member(fh, member + 1, fmt)
-            yield _record(rec, member, block, _verdict(rec, block, boundary, nxt, limit), addressable)
+            problem = _verdict(rec, block, boundary, nxt, limit)
+            if problem.reason == "warc_bad_length" and (damage := _member_damage(fh, member)):
+                problem = Rejection("warc_corrupt_record", detail=f"{damage} (so its Content-Length cannot be checked)")
+            yield _record(rec, member, block, problem, addressable)
             break
         if nxt is None:
             return

@@ -51,6 +51,20 @@ def row_group_cuts(location: str, target_bytes: int) -> tuple[tuple[int, int | N
     return tuple(ranges)
 
 
+def _values(column: pa.Array) -> list:
+    """The column's values; a string that is not valid UTF-8 becomes None (only that cell is lost)."""
+    try:
+        return column.to_pylist()
+    except UnicodeDecodeError:
+        out = []
+        for value in column:
+            try:
+                out.append(value.as_py())
+            except UnicodeDecodeError:
+                out.append(None)
+        return out
+
+
 @register
 class ParquetReader(Reader):
     kind = "parquet"
@@ -147,7 +161,7 @@ class ParquetReader(Reader):
         texts = batch.column(0)
         is_text = pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)
         sizes = pc.binary_length(texts).to_pylist() if is_text else [None] * batch.num_rows
-        others = {c: batch.column(i + 1).to_pylist() for i, c in enumerate(extra)}
+        others = {c: _values(batch.column(i + 1)) for i, c in enumerate(extra)}
         for i, size in enumerate(sizes):
             locator = f"parquet:{origin.file.path}#{first + i}"
             if size is None:
@@ -158,7 +172,11 @@ class ParquetReader(Reader):
                                 detail=f"text cell larger than [limits] max_document_bytes = {limits.max_document_bytes} bytes")
                 yield origin.reject(why, locator=locator, tag="too_large")
             else:
-                text = texts[i].as_py()
+                try:
+                    text = texts[i].as_py()
+                except UnicodeDecodeError as exc:  # Arrow does not check that Parquet strings are UTF-8
+                    yield origin.reject(failure("undecodable", exc), locator=locator, tag="undecodable")
+                    continue
                 fields = {c: v[i] if isinstance(v[i], str) else None for c, v in others.items()}
                 yield origin.text_row(locator, text, sha256_hex(text.encode("utf-8")), "utf-8", "parquet:utf-8", input_offset=first + i, **fields)
 
