@@ -28,7 +28,8 @@ from pathlib import Path
 import trafilatura
 
 from corpus.extract.charset import decode_bytes
-from corpus.pipeline.runner import init_ray, run_pipeline
+from corpus.pipeline.pool import init_ray
+from corpus.pipeline.runner import run_pipeline
 from corpus.pipeline.spec import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def run_once(workers: int, root: Path) -> tuple[float, float]:
     spec = load_spec(write_spec(root / f"spec-{workers}.toml", workers))
     phase_end = [0.0]
 
-    def progress(name: str, done: int, total: int) -> None:
+    def progress(name: str, done: int, total: int, docs: int = 0) -> None:
         if name == "documents" and done == total:
             phase_end[0] = time.perf_counter()
 
@@ -86,7 +87,7 @@ def main() -> None:
     args = ap.parse_args()
     files = pages()
     size = sum(f.stat().st_size for f in files)
-    init_ray(None, 2, "hash")
+    init_ray(None, 2)
     root = Path(tempfile.mkdtemp(prefix="corpus-bench-pipeline-"))
     rounds = [(extract_alone(files), *run_once(1, root), *run_once(2, root)) for _ in range(args.repeat)]
     shutil.rmtree(root, ignore_errors=True)

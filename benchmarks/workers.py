@@ -12,7 +12,9 @@ planning, every stage, shards, provenance) with ``[ray.documents] concurrency = 
 interleaved, and prints wall time, pages/s, pages/s per worker and the 2-over-1 speed-up (the
 target: at least 1.8x).
 
-With ``--datatrove PYTHON`` (an interpreter with ``datatrove[processing]`` and warcio installed) the
+With ``--datatrove PYTHON`` (an interpreter of a separate venv with ``pip install "datatrove[processing]"
+warcio faust-cchardet python-magic lxml_html_clean pyarrow spacy sudachipy sudachidict_core``: the
+Japanese word tokenizer of its Gopher filter) the
 same WARCs also go through datatrove's WarcReader -> Trafilatura -> GopherRepetitionFilter ->
 ParquetWriter with 1 and then 2 tasks/workers, for pages/s per core side by side. datatrove does
 less per page (no licence, charset evidence, normalisation, Japanese quality rules with MeCab, PII,
@@ -91,12 +93,13 @@ from datatrove.pipeline.readers import WarcReader
 from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.filters import GopherRepetitionFilter
 from datatrove.pipeline.writers import ParquetWriter
-warcs, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
-LocalPipelineExecutor(
-    pipeline=[WarcReader(warcs, glob_pattern="*.warc.gz"), Trafilatura(favour_precision=False, timeout=60),
-              GopherRepetitionFilter(language="ja"), ParquetWriter(out + "/data")],
-    tasks=%d, workers=workers, logging_dir=out + "/logs", skip_completed=False,
-).run()
+if __name__ == "__main__":  # datatrove's workers start with spawn: the job must be importable
+    warcs, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    LocalPipelineExecutor(
+        pipeline=[WarcReader(warcs, glob_pattern="*.warc.gz"), Trafilatura(favour_precision=False, timeout=60),
+                  GopherRepetitionFilter(language="ja"), ParquetWriter(out + "/data")],
+        tasks=%d, workers=workers, logging_dir=out + "/logs", skip_completed=False,
+    ).run()
 """ % WARC_FILES
 
 
@@ -105,7 +108,9 @@ def datatrove_run(python: str, warcs: Path, out: Path, workers: int) -> float:
     script = out.parent / "datatrove_job.py"
     script.write_text(DATATROVE, encoding="utf-8")
     t0 = time.perf_counter()
-    subprocess.run([python, str(script), str(warcs), str(out), str(workers)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run([python, str(script), str(warcs), str(out), str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(f"datatrove run failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - t0
 
 

@@ -59,16 +59,16 @@ def repeated_lines_task(ctx: WorkerContext, files: list[str], bucket: int, bucke
 
 def _run_phase(state: RunState, label: str, fn, parts: list[Partition]) -> None:
     total = len(parts)
-    docs = 0
+    done = docs = 0
 
-    def progress(i: int, n: int) -> None:
-        nonlocal docs
+    def progress(_i: int, n: int) -> None:
+        nonlocal done, docs
+        done += 1
         docs += n or 0
-        state.report(label, progress.done + 1, total, docs)
-        progress.done += 1
+        state.report(label, done, total, docs)
 
-    progress.done = 0  # type: ignore[attr-defined]
     if parts:
+        state.report(label, 0, total, 0)  # the phase's clock starts now, not at its first finished task
         state.pool.map(fn, [(p,) for p in parts], progress)
 
 

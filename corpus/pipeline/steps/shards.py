@@ -145,6 +145,7 @@ def run(state: RunState) -> StepResult:
         done["n"] += 1
         state.report("shards", done["n"], len(shards))
 
+    state.report("shards", 0, len(shards))
     entries = state.pool.map(
         write_shard_task, [(s, routed[i], summary, spec.mixing is not None) for i, s in enumerate(shards)], progress
     )
