@@ -103,7 +103,7 @@ def repeated_line_table(pages: pa.Table, min_docs: int) -> pa.Table:
     """(site, line) of the lines found on at least ``min_docs`` distinct pages of their site.
 
     Exact for any table holding all rows of each (site, line) it has: one partition's own table, or
-    one group of the runner's run-wide groupby.
+    one line-hash bucket of the run-wide step (``repeated_lines_task``).
     """
     counted = pages.group_by(["site", "line"], use_threads=False).aggregate([("page", "count_distinct")])
     return counted.filter(pc.greater_equal(counted.column("page_count_distinct"), min_docs)).select(["site", "line"])

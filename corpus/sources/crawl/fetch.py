@@ -87,13 +87,13 @@ class Fetcher:
     def fetch(self, url: str, max_bytes: int) -> FetchResult:
         """Never raises: every failure is a result with ``error`` set."""
         result = FetchResult(url)
+        t0 = time.monotonic()  # before the scope: ``seconds`` covers the whole deadline it measures
         scope = RequestScope(self.deadline_seconds)
         with self._lock:
             if self._cancelled:
                 result.error, result.detail = "cancelled", "stopping: request not sent"
                 return result
             self._active.add(scope)
-        t0 = time.monotonic()
         try:
             with bound(scope):
                 self._exchange(url, max_bytes, scope, result)
