@@ -44,3 +44,26 @@ def test_workers_bigger_than_the_local_ray_fail_before_any_work(ray_local, tmp_p
     with pytest.raises(WorkerLost, match=r"\[ray.documents\] num_cpus = 3 is more than the 2 CPU of the local Ray"):
         run_pipeline(load_spec(spec), str(tmp_path / "out"))
     assert not (tmp_path / "out" / "_work" / "partitions").exists()
+
+
+def test_as_many_tasks_as_workers_run_at_the_same_time(ray_local, tmp_path):
+    # Two tasks on two workers: each task waits (bounded) until the other has started, so they can
+    # only both succeed if the pool gave one to each worker instead of queueing both on the first.
+    def meet(ctx, me, other, rendezvous):
+        import time as _time
+        from pathlib import Path as _Path
+
+        _Path(rendezvous, me).touch()
+        deadline = _time.monotonic() + 30
+        while not _Path(rendezvous, other).exists():
+            if _time.monotonic() > deadline:
+                return None
+            _time.sleep(0.05)
+        return os.getpid()
+
+    pool = WorkerPool(RunSetup(load_spec(SAMPLE_SPEC), str(tmp_path / "_work"), str(tmp_path)), size=2)
+    try:
+        pids = pool.map(meet, [("a", "b", str(tmp_path)), ("b", "a", str(tmp_path))])
+        assert None not in pids and len(set(pids)) == 2
+    finally:
+        pool.shutdown()

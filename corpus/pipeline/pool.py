@@ -166,11 +166,8 @@ class WorkerPool:
         idle_since: float | None = None
         while pending or running:
             self._settle(0)
-            for actor in list(self._ready):
-                while pending and load.get(actor, 0) <= PREFETCH:
-                    task = pending.popleft()
-                    running[actor.call.remote(task.fn, task.args)] = (task, actor)
-                    load[actor] = load.get(actor, 0) + 1
+            for task, actor in self._dispatch(pending, load):
+                running[actor.call.remote(task.fn, task.args)] = (task, actor)
             if not running:  # work left, but no live worker to give it to
                 idle_since = idle_since or time.monotonic()
                 self._no_worker(time.monotonic() - idle_since)
@@ -194,6 +191,21 @@ class WorkerPool:
                 if progress:
                     progress(task.index, results[task.index])
         return results
+
+    def _dispatch(self, pending: deque, load: dict) -> list[tuple[_Task, Any]]:
+        """Which pending tasks go to which ready worker now (counted in ``load``): one to every idle worker first; a
+        queued extra task (``PREFETCH``) only while every worker of the pool is up and the tasks
+        left outnumber them. Filling one worker's queue before the next got its first task ran two
+        partitions on two workers one after the other (measured: 64 s instead of ~27 s)."""
+        out = []
+        for level in range(PREFETCH + 1):
+            if level and (self._starting or len(pending) < len(self._ready)):
+                break
+            for actor in self._ready:
+                if pending and load.get(actor, 0) <= level:
+                    out.append((pending.popleft(), actor))
+                    load[actor] = load.get(actor, 0) + 1
+        return out
 
     def _lost(self, actor: Any, task: _Task, pending: deque, exc: Exception, running: dict, load: dict) -> None:
         """A worker died: replace it, requeue its other tasks, and this one first (unless it has
