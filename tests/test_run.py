@@ -26,11 +26,25 @@ def _read_dir(path: Path):
     return [row for f in files for row in pq.read_table(f).to_pylist()]
 
 
+#: The progress calls (label, done, total, documents) of the module's sample run, in order.
+SAMPLE_PROGRESS: list[tuple[str, int, int, int]] = []
+
+
 @pytest.fixture(scope="module")
 def sample_run(ray_local, tmp_path_factory):
     out = tmp_path_factory.mktemp("sample") / "out"
-    result = run_pipeline(load_spec(SAMPLE_SPEC), out)
+    result = run_pipeline(load_spec(SAMPLE_SPEC), out, progress=lambda *call: SAMPLE_PROGRESS.append(call))
     return out, result.manifest
+
+
+def test_progress_lines_start_at_zero_and_count_every_task_and_document(sample_run):
+    _, manifest = sample_run
+    for label, tasks in (("documents", manifest["partitions"]), ("shards", len(manifest["shards"]))):
+        calls = [c for c in SAMPLE_PROGRESS if c[0] == label]
+        # the clock starts before any task finishes (0 of total), then one call per finished task
+        assert [c[1] for c in calls] == list(range(tasks + 1)) and all(c[2] == tasks for c in calls)
+    docs = [c[3] for c in SAMPLE_PROGRESS if c[0] == "documents"]
+    assert docs[0] == 0 and docs == sorted(docs) and docs[-1] == manifest["totals"]["documents_in"]
 
 
 def test_sample_output_contract_and_accounting(sample_run):

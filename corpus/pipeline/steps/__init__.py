@@ -86,3 +86,18 @@ class RunState:
     def report(self, label: str, done: int, total: int, docs: int = 0) -> None:
         if self.progress:
             self.progress(label, done, total, docs)
+
+    def map_reported(self, label: str, fn: Callable[..., Any], arg_list: list[tuple], docs_of: Callable[[Any], int] | None = None) -> list[Any]:
+        """``pool.map`` behind one live progress line: its clock starts now (not at the first
+        finished task), each finished task advances it and adds ``docs_of(result)`` documents."""
+        total = len(arg_list)
+        done = docs = 0
+
+        def progress(_i: int, result: Any) -> None:
+            nonlocal done, docs
+            done += 1
+            docs += (docs_of(result) or 0) if docs_of else 0
+            self.report(label, done, total, docs)
+
+        self.report(label, 0, total, 0)
+        return self.pool.map(fn, arg_list, progress)

@@ -58,18 +58,8 @@ def repeated_lines_task(ctx: WorkerContext, files: list[str], bucket: int, bucke
 
 
 def _run_phase(state: RunState, label: str, fn, parts: list[Partition]) -> None:
-    total = len(parts)
-    done = docs = 0
-
-    def progress(_i: int, n: int) -> None:
-        nonlocal done, docs
-        done += 1
-        docs += n or 0
-        state.report(label, done, total, docs)
-
     if parts:
-        state.report(label, 0, total, 0)  # the phase's clock starts now, not at its first finished task
-        state.pool.map(fn, [(p,) for p in parts], progress)
+        state.map_reported(label, fn, [(p,) for p in parts], docs_of=lambda docs_in: docs_in)
 
 
 def count_boilerplate(state: RunState, partitions: list[Partition]) -> dict[str, tuple[int, ...]]:

@@ -139,16 +139,7 @@ def run(state: RunState) -> StepResult:
     summary = {"pipeline": spec.pipeline.name, "tokenizer_sha256": model_sha, **shard_summary(layout)}
     shards = planned["shards"]
     state.ledger.add(*(f"shards/{s['filename']}" for s in shards))
-    done = {"n": 0}
-
-    def progress(_i: int, _entry: Any) -> None:
-        done["n"] += 1
-        state.report("shards", done["n"], len(shards))
-
-    state.report("shards", 0, len(shards))
-    entries = state.pool.map(
-        write_shard_task, [(s, routed[i], summary, spec.mixing is not None) for i, s in enumerate(shards)], progress
-    )
+    entries = state.map_reported("shards", write_shard_task, [(s, routed[i], summary, spec.mixing is not None) for i, s in enumerate(shards)])
     state.shards = sorted(entries, key=lambda e: e["path"])
     layout["splits"] = split_totals(state.shards)
     funnel = [{"stage": "tokens", "tokens": planned["tokens_counted"]}, {"stage": "dedup", "tokens": planned["tokens_deduped"]}]
