@@ -193,9 +193,9 @@ class WorkerPool:
         return results
 
     def _dispatch(self, pending: deque, load: dict) -> list[tuple[_Task, Any]]:
-        """Which pending tasks go to which ready worker now (counted in ``load``): one to every idle worker first; a
-        queued extra task (``PREFETCH``) only while every worker of the pool is up and the tasks
-        left outnumber them. Filling one worker's queue before the next got its first task ran two
+        """Which pending tasks go to which ready worker now (counted in ``load``): one to every idle
+        worker first; a queued extra task (``PREFETCH``) only while every worker of the pool is up
+        and the tasks left outnumber them. Filling one worker's queue before the next got its first task ran two
         partitions on two workers one after the other (measured: 64 s instead of ~27 s)."""
         out = []
         for level in range(PREFETCH + 1):
